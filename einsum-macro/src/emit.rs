@@ -1,0 +1,180 @@
+//! Code generation. Everything here has been validated already; this module only turns a [`Plan`]
+//! into tokens. The runtime is reached only through `::einsum_runtime::__private`, written once below.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::check::{check_operand_count, check_pattern};
+use crate::input::Input;
+use crate::pattern::parse_pattern;
+use crate::plan::{GradPlan, Plan, TermPlan};
+
+/// Which macro is being expanded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `einsum!`: the result, panicking on a shape mismatch.
+    Panic,
+    /// `try_einsum!`: `Result` of the result.
+    Try,
+    /// `einsum_vjp!`: the result and the backward closure.
+    Vjp,
+}
+
+/// The whole pipeline: parse, check, plan, emit. Any problem yields compile errors and no other code.
+pub fn expand(tokens: TokenStream, mode: Mode) -> TokenStream {
+    try_expand(tokens, mode).unwrap_or_else(syn::Error::into_compile_error)
+}
+
+fn try_expand(tokens: TokenStream, mode: Mode) -> syn::Result<TokenStream> {
+    let input: Input = syn::parse2(tokens)?;
+    let text = input.pattern.value();
+    let pattern = parse_pattern(&text).map_err(|problems| {
+        combine_problems(&input, &text, problems).expect("parse errors are never empty")
+    })?;
+    if let Some(error) = combine_problems(&input, &text, check_pattern(&pattern)) {
+        return Err(error);
+    }
+    check_operand_count(&pattern, &input)?;
+    let plan = Plan::new(&text, &pattern);
+    Ok(emit(&plan, &input, mode))
+}
+
+fn combine_problems(
+    input: &Input,
+    text: &str,
+    problems: Vec<crate::pattern::Problem>,
+) -> Option<syn::Error> {
+    problems
+        .into_iter()
+        .map(|p| syn::Error::new(input.pattern.span(), p.render(text)))
+        .reduce(|mut all, e| {
+            all.combine(e);
+            all
+        })
+}
+
+/// The runtime's hidden module: the one place generated code names it.
+fn rt() -> TokenStream {
+    quote!(::einsum_runtime::__private)
+}
+
+fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
+    let rt = rt();
+    let n = plan.inputs.len();
+    let ops: Vec<_> = (0..n)
+        .map(|i| format_ident!("__einsum_op{}", i, span = Span::mixed_site()))
+        .collect();
+    let spec = format_ident!("__EINSUM_SPEC", span = Span::mixed_site());
+    let grads = format_ident!("__EINSUM_GRADS", span = Span::mixed_site());
+    let exprs = input.operands.iter().map(|e| {
+        let span = e.span();
+        quote_spanned!(span=> &(#e))
+    });
+
+    let rank_checks = plan
+        .inputs
+        .iter()
+        .zip(&ops)
+        .zip(&input.operands)
+        .map(|((term, op), e)| {
+            let span = e.span();
+            let labels = term.labels.len();
+            match term.fixed_rank() {
+                Some(_) => quote_spanned!(span=> #rt::rank::<_, #labels>(#op);),
+                None => quote_spanned!(span=> #rt::rank_at_least::<_, #labels>(#op);),
+            }
+        });
+
+    let pattern = &plan.pattern;
+    let inputs = plan.inputs.iter().map(emit_term);
+    let output = emit_term(&plan.output);
+    let grad_specs = (0..n).map(|k| emit_grad(&plan.grad(k)));
+    let dim = match plan.output_rank() {
+        Some(rank) => {
+            let ix = format_ident!("Ix{}", rank);
+            quote!(#rt::#ix)
+        }
+        None => quote!(#rt::IxDyn),
+    };
+
+    let body = match mode {
+        Mode::Panic | Mode::Try => {
+            // The parser yields at least one term, and `check_operand_count` matched operands to terms.
+            let first = &ops[0];
+            let kind = ops[1..].iter().fold(
+                quote!(#rt::kind(#first)),
+                |acc, op| quote!(#acc.or(#rt::kind(#op))),
+            );
+            let method = if mode == Mode::Try {
+                quote!(try_finish)
+            } else {
+                quote!(finish)
+            };
+            quote! {
+                #kind.#method::<#dim, #n, _>(&#spec, &#grads, [#(#rt::arg(#ops)),*])
+            }
+        }
+        Mode::Vjp => {
+            let back = format_ident!("__einsum_back", span = Span::mixed_site());
+            let g = format_ident!("__einsum_g", span = Span::mixed_site());
+            let gs: Vec<_> = (0..n)
+                .map(|i| format_ident!("__einsum_g{}", i, span = Span::mixed_site()))
+                .collect();
+            quote! {
+                {
+                    let (__einsum_value, #back) =
+                        #rt::vjp::<_, #dim, #n>(&#spec, &#grads, [#(#rt::view(#ops)),*]);
+                    (__einsum_value, move |#g: &#rt::Array<_, #dim>| {
+                        let [#(#gs),*] = #back(#g);
+                        (#(#rt::into_dim_of(#gs, #ops),)*)
+                    })
+                }
+            }
+        }
+    };
+
+    quote! {
+        {
+            const #spec: #rt::Spec = #rt::Spec {
+                pattern: #pattern,
+                inputs: &[#(#inputs),*],
+                output: #output,
+            };
+            const #grads: [#rt::GradSpec; #n] = [#(#grad_specs),*];
+            match (#(#exprs,)*) {
+                (#(#ops,)*) => {
+                    #(#rank_checks)*
+                    #body
+                }
+            }
+        }
+    }
+}
+
+fn emit_term(term: &TermPlan) -> TokenStream {
+    let rt = rt();
+    let labels = &term.labels;
+    let spelling = &term.spelling;
+    let ellipsis = match term.ellipsis {
+        Some(i) => quote!(::core::option::Option::Some(#i)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote!(#rt::Term { labels: &[#(#labels),*], ellipsis: #ellipsis, spelling: #spelling })
+}
+
+fn emit_grad(grad: &GradPlan) -> TokenStream {
+    let rt = rt();
+    let inputs = grad.inputs.iter().map(emit_term);
+    let sources = &grad.sources;
+    let output = emit_term(&grad.output);
+    let target = emit_term(&grad.target);
+    quote! {
+        #rt::GradSpec {
+            inputs: &[#(#inputs),*],
+            sources: &[#(#sources),*],
+            output: #output,
+            target: #target,
+        }
+    }
+}

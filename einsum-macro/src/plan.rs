@@ -1,0 +1,202 @@
+//! A checked [`Pattern`] turned into what the code generator needs: label ids, the resolved output,
+//! and, for every operand, the plan of its gradient, which is itself an einsum.
+//!
+//! Extents are unknown at compile time, so the pairwise contraction order of 3+ operands is chosen at
+//! run time from the real extents (see `einsum_runtime::__private`); the plan fixes everything else.
+
+use crate::pattern::{Pattern, Term};
+
+/// A label as the runtime sees it: `A..Z` are 0..26 and `a..z` are 26..52, so sorting ids sorts by
+/// character code, as numpy does for the implicit output. Ellipsis dimensions get ids from 52 on at
+/// run time, once the operands' ranks are known.
+pub type LabelId = u16;
+
+fn label_id(ch: char) -> LabelId {
+    match ch {
+        'A'..='Z' => ch as LabelId - 'A' as LabelId,
+        'a'..='z' => 26 + ch as LabelId - 'a' as LabelId,
+        _ => unreachable!("the parser only keeps letters as labels"),
+    }
+}
+
+/// One term with label ids; `ellipsis` is the number of labels before the `...`, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermPlan {
+    pub labels: Vec<LabelId>,
+    pub ellipsis: Option<usize>,
+    pub spelling: String,
+}
+
+impl TermPlan {
+    fn from_term(term: &Term) -> Self {
+        TermPlan {
+            labels: term.labels.iter().map(|l| label_id(l.ch)).collect(),
+            ellipsis: term.ellipsis.map(|e| e.index),
+            spelling: term.spelling(),
+        }
+    }
+
+    /// The number of axes an operand of this term has, when fixed (no ellipsis).
+    pub fn fixed_rank(&self) -> Option<usize> {
+        match self.ellipsis {
+            None => Some(self.labels.len()),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The forward einsum: resolved terms, with the implicit output made explicit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub pattern: String,
+    pub inputs: Vec<TermPlan>,
+    pub output: TermPlan,
+}
+
+/// The einsum that computes operand `operand`'s gradient: the upstream gradient `G` (with the output's
+/// term) replaces the operand, and the output is the operand's distinct labels, restricted to those the
+/// other terms provide. `target` is the operand's own term: the epilogue writes the result through it,
+/// which broadcasts over the dropped labels, fills only the diagonal of repeated labels and sums axes
+/// that were broadcast from extent 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GradPlan {
+    /// `inputs[0]` is `G`; `inputs[i + 1]` is operand `sources[i]`.
+    pub inputs: Vec<TermPlan>,
+    pub sources: Vec<usize>,
+    pub output: TermPlan,
+    pub target: TermPlan,
+}
+
+impl Plan {
+    /// Plans a pattern that `check_pattern` accepted.
+    pub fn new(text: &str, pattern: &Pattern) -> Self {
+        let inputs: Vec<TermPlan> = pattern.inputs.iter().map(TermPlan::from_term).collect();
+        let output = match &pattern.output {
+            Some(term) => TermPlan::from_term(term),
+            None => plan_implicit_output(&inputs),
+        };
+        Plan {
+            pattern: text.to_owned(),
+            inputs,
+            output,
+        }
+    }
+
+    /// The output's static rank, or `None` when it must be dynamic (`IxDyn`): with an ellipsis, or more
+    /// labels than ndarray has fixed dimension types for.
+    pub fn output_rank(&self) -> Option<usize> {
+        self.output.fixed_rank().filter(|&rank| rank <= 6)
+    }
+
+    /// The plan of operand `k`'s gradient (see [`GradPlan`]).
+    pub fn grad(&self, k: usize) -> GradPlan {
+        let target = self.inputs[k].clone();
+        let sources: Vec<usize> = (0..self.inputs.len()).filter(|&i| i != k).collect();
+        let mut inputs = vec![self.output.clone()];
+        inputs.extend(sources.iter().map(|&i| self.inputs[i].clone()));
+
+        let provided = |label: LabelId| inputs.iter().any(|t| t.labels.contains(&label));
+        let mut output = TermPlan {
+            labels: Vec::new(),
+            ellipsis: None,
+            spelling: String::new(),
+        };
+        for (i, &label) in target.labels.iter().enumerate() {
+            if target.ellipsis == Some(i) && inputs.iter().any(|t| t.ellipsis.is_some()) {
+                output.ellipsis = Some(output.labels.len());
+            }
+            if provided(label) && !output.labels.contains(&label) {
+                output.labels.push(label);
+            }
+        }
+        if target.ellipsis == Some(target.labels.len())
+            && inputs.iter().any(|t| t.ellipsis.is_some())
+        {
+            output.ellipsis = Some(output.labels.len());
+        }
+        output.spelling = spell(&output.labels, output.ellipsis);
+        GradPlan {
+            inputs,
+            sources,
+            output,
+            target,
+        }
+    }
+}
+
+/// numpy's implicit output: the labels that occur exactly once, sorted by character code, after the
+/// ellipsis dimensions if any operand has an ellipsis.
+fn plan_implicit_output(inputs: &[TermPlan]) -> TermPlan {
+    let mut counts = [0usize; 52];
+    for label in inputs.iter().flat_map(|t| &t.labels) {
+        counts[usize::from(*label)] += 1;
+    }
+    let labels: Vec<LabelId> = (0..52).filter(|&id| counts[usize::from(id)] == 1).collect();
+    let ellipsis = inputs.iter().any(|t| t.ellipsis.is_some()).then_some(0);
+    TermPlan {
+        spelling: spell(&labels, ellipsis),
+        labels,
+        ellipsis,
+    }
+}
+
+fn spell(labels: &[LabelId], ellipsis: Option<usize>) -> String {
+    let mut out = String::new();
+    for i in 0..=labels.len() {
+        if ellipsis == Some(i) {
+            out.push_str("...");
+        }
+        if let Some(&id) = labels.get(i) {
+            let base = if id < 26 { b'A' } else { b'a' - 26 };
+            out.push(char::from(base + id as u8));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::parse_pattern;
+
+    fn plan(text: &str) -> Plan {
+        Plan::new(text, &parse_pattern(text).unwrap())
+    }
+
+    #[test]
+    fn implicit_output_is_sorted_singles_after_the_ellipsis() {
+        assert_eq!(plan("ij,jk").output.spelling, "ik");
+        assert_eq!(plan("ba").output.spelling, "ab");
+        assert_eq!(plan("bB").output.spelling, "Bb");
+        assert_eq!(plan("ii").output.spelling, "");
+        assert_eq!(plan("...ij,...jk").output.spelling, "...ik");
+        assert_eq!(plan("i...,i").output.spelling, "...");
+    }
+
+    #[test]
+    fn gradient_plans_follow_the_rule() {
+        let p = plan("ij,jk->ik");
+        let g0 = p.grad(0);
+        assert_eq!(g0.inputs[0].spelling, "ik");
+        assert_eq!(g0.inputs[1].spelling, "jk");
+        assert_eq!(g0.sources, vec![1]);
+        assert_eq!(g0.output.spelling, "ij");
+        // The seed's counter-example: `cd` is private to W, so it is dropped and broadcast back later.
+        let p = plan("ab,cd->ab");
+        assert_eq!(p.grad(1).output.spelling, "");
+        assert_eq!(p.grad(1).target.spelling, "cd");
+        // Repeated labels appear once in the gradient einsum; the epilogue writes the diagonal.
+        assert_eq!(plan("ii->i").grad(0).output.spelling, "i");
+        assert_eq!(plan("bij,jk->ik").grad(0).output.spelling, "ij");
+        assert_eq!(plan("...ij,jk->...ik").grad(0).output.spelling, "...ij");
+        assert_eq!(plan("...ij,jk->ik").grad(0).output.spelling, "ij");
+    }
+
+    #[test]
+    fn static_rank_only_without_ellipsis_and_up_to_six() {
+        assert_eq!(plan("ij->ij").output_rank(), Some(2));
+        assert_eq!(plan("ii->").output_rank(), Some(0));
+        assert_eq!(plan("...i->...i").output_rank(), None);
+        assert_eq!(plan("abcdefg->abcdefg").output_rank(), None);
+    }
+}

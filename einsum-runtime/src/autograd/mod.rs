@@ -1,0 +1,283 @@
+//! Reverse-mode automatic differentiation on dynamic-rank arrays.
+//!
+//! A [`Var`] is a cheap-to-clone handle to a node holding a value, the node's inputs and the closure
+//! that maps the node's gradient to its inputs' gradients. Every node gets an id from a counter that
+//! only increases, and a node is always created after its inputs, so visiting nodes by decreasing id
+//! is a topological order: a node's backward runs only after every node that consumes it has added
+//! its contribution. (The breadth-first walk of the blog post this crate starts from is wrong on graphs
+//! where one node is reached by paths of different lengths.)
+//!
+//! Gradients only accumulate: a `Var` used twice receives the sum of both contributions. Backward runs
+//! on detached values; higher-order gradients are out of scope.
+
+use std::cell::{Ref, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn, LinalgScalar, ScalarOperand};
+
+use crate::__private::{check_gradient_shape, operand_gradient, Arg, GradSpec, Spec};
+use crate::error::EinsumError;
+
+/// Element types that gradients are computed for: `f32` and `f64`.
+pub trait Float:
+    LinalgScalar + num_traits::Float + ScalarOperand + fmt::Debug + fmt::Display + Send + Sync
+{
+}
+impl Float for f32 {}
+impl Float for f64 {}
+
+/// Maps the node's gradient to one gradient per parent (`None` where the parent needs none).
+type Backward<T> = Box<dyn Fn(&ArrayD<T>, &[Var<T>]) -> Vec<Option<ArrayD<T>>>>;
+
+struct Node<T> {
+    id: u64,
+    value: RefCell<ArrayD<T>>,
+    grad: RefCell<Option<ArrayD<T>>>,
+    requires_grad: bool,
+    parents: Vec<Var<T>>,
+    backward: Option<Backward<T>>,
+}
+
+/// A value in a computation graph that records how it was made, so that [`Var::backward`] can compute
+/// the gradient of a scalar with respect to every leaf made by [`Var::new`].
+///
+/// `Var` is a reference-counted handle: `clone` is cheap and shares the node.
+///
+/// ```
+/// use einsum_runtime::{einsum, Var};
+/// use ndarray::array;
+///
+/// let x = Var::new(array![[1.0, 2.0], [3.0, 4.0]].into_dyn());
+/// let w = Var::new(array![[0.5], [-1.0]].into_dyn());
+/// let loss = einsum!("ik->", einsum!("ij,jk->ik", x, w));
+/// loss.backward();
+/// // d loss / d w_j = sum_i x_ij
+/// assert_eq!(w.grad().unwrap(), array![[4.0], [6.0]].into_dyn());
+/// ```
+pub struct Var<T = f64>(Rc<Node<T>>);
+
+impl<T> Clone for Var<T> {
+    fn clone(&self) -> Self {
+        Var(Rc::clone(&self.0))
+    }
+}
+
+impl<T: Float> fmt::Debug for Var<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Var")
+            .field("id", &self.0.id)
+            .field("value", &*self.0.value.borrow())
+            .field("requires_grad", &self.0.requires_grad)
+            .finish()
+    }
+}
+
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+impl<T: Float> Var<T> {
+    fn make(
+        value: ArrayD<T>,
+        requires_grad: bool,
+        parents: Vec<Var<T>>,
+        backward: Option<Backward<T>>,
+    ) -> Self {
+        Var(Rc::new(Node {
+            id: next_id(),
+            value: RefCell::new(value),
+            grad: RefCell::new(None),
+            requires_grad,
+            parents,
+            backward,
+        }))
+    }
+
+    /// A leaf whose gradient is tracked: after `backward`, [`grad`](Var::grad) holds it.
+    pub fn new(value: ArrayD<T>) -> Self {
+        Self::make(value, true, Vec::new(), None)
+    }
+
+    /// A leaf that needs no gradient: operations on it record nothing for it.
+    ///
+    /// ```
+    /// use einsum_runtime::{einsum, Var};
+    /// use ndarray::array;
+    ///
+    /// let c = Var::constant(array![1.0, 2.0].into_dyn());
+    /// let x = Var::new(array![3.0, 4.0].into_dyn());
+    /// einsum!("i,i->", c, x).backward();
+    /// assert!(c.grad().is_none());
+    /// assert_eq!(x.grad().unwrap(), array![1.0, 2.0].into_dyn());
+    /// ```
+    pub fn constant(value: ArrayD<T>) -> Self {
+        Self::make(value, false, Vec::new(), None)
+    }
+
+    /// A new node computed from `parents`. `backward` receives this node's gradient and the parents
+    /// and returns one gradient per parent (it may return `None` for parents that need none). If no
+    /// parent needs a gradient, nothing is recorded and the result is a constant.
+    ///
+    /// This is how new differentiable operations are written; see the crate's elementwise ops.
+    pub fn from_op(
+        value: ArrayD<T>,
+        parents: Vec<Var<T>>,
+        backward: impl Fn(&ArrayD<T>, &[Var<T>]) -> Vec<Option<ArrayD<T>>> + 'static,
+    ) -> Self {
+        if parents.iter().any(Var::requires_grad) {
+            Self::make(value, true, parents, Some(Box::new(backward)))
+        } else {
+            Self::constant(value)
+        }
+    }
+
+    /// The same value, cut from the graph: nothing flows back through the result.
+    pub fn detach(&self) -> Self {
+        Self::constant(self.data().clone())
+    }
+
+    /// The value (a guard that derefs to the array).
+    pub fn data(&self) -> Ref<'_, ArrayD<T>> {
+        self.0.value.borrow()
+    }
+
+    /// Replaces the value in place (optimizers use this). The graph built from the old value is not
+    /// updated; build a new one after changing parameters.
+    pub fn set_data(&self, value: ArrayD<T>) {
+        *self.0.value.borrow_mut() = value;
+    }
+
+    /// The value's shape.
+    pub fn shape(&self) -> Vec<usize> {
+        self.data().shape().to_vec()
+    }
+
+    /// The accumulated gradient of a leaf made by [`Var::new`], or `None` before any backward pass
+    /// reached it (and always for intermediate nodes and constants).
+    pub fn grad(&self) -> Option<ArrayD<T>> {
+        self.0.grad.borrow().clone()
+    }
+
+    /// Clears the accumulated gradient.
+    pub fn zero_grad(&self) {
+        *self.0.grad.borrow_mut() = None;
+    }
+
+    /// Whether gradients flow into this node.
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad
+    }
+
+    /// Back-propagates from this node, which must hold exactly one element, seeding its gradient with 1,
+    /// and adds the gradients into every leaf that tracks one.
+    ///
+    /// # Panics
+    /// If the value has more than one element; use [`backward_with`](Var::backward_with) then.
+    pub fn backward(&self) {
+        let shape = self.shape();
+        assert!(
+            shape.iter().product::<usize>() == 1,
+            "backward() needs a value with exactly one element, but this one has shape {shape:?}; use backward_with(gradient)"
+        );
+        self.backward_with(ArrayD::from_elem(IxDyn(&shape), T::one()));
+    }
+
+    /// Back-propagates the upstream gradient `g` (shaped like this node's value).
+    ///
+    /// # Panics
+    /// If `g`'s shape differs from the value's.
+    pub fn backward_with<D: Dimension>(&self, g: ndarray::Array<T, D>) {
+        let g = g.into_dyn();
+        let shape = self.shape();
+        assert!(
+            g.shape() == shape.as_slice(),
+            "backward_with: the gradient has shape {:?} but the value has shape {shape:?}",
+            g.shape()
+        );
+        if !self.requires_grad() {
+            return;
+        }
+        // Nodes that need a gradient, by decreasing id: a topological order (see the module docs).
+        let mut order: Vec<Var<T>> = Vec::new();
+        let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        let mut stack = vec![self.clone()];
+        while let Some(v) = stack.pop() {
+            if v.requires_grad() && seen.insert(v.0.id) {
+                stack.extend(v.0.parents.iter().cloned());
+                order.push(v);
+            }
+        }
+        order.sort_by_key(|v| std::cmp::Reverse(v.0.id));
+
+        let mut pending: HashMap<u64, ArrayD<T>> = HashMap::new();
+        pending.insert(self.0.id, g);
+        for node in order {
+            let Some(grad) = pending.remove(&node.0.id) else {
+                continue; // reached only through branches that contributed nothing
+            };
+            match &node.0.backward {
+                None => accumulate(&mut node.0.grad.borrow_mut(), grad),
+                Some(backward) => {
+                    let parent_grads = backward(&grad, &node.0.parents);
+                    for (parent, pg) in node.0.parents.iter().zip(parent_grads) {
+                        if let (true, Some(pg)) = (parent.requires_grad(), pg) {
+                            debug_assert_eq!(pg.shape(), parent.data().shape());
+                            let mut slot = pending.remove(&parent.0.id);
+                            accumulate(&mut slot, pg);
+                            pending.insert(parent.0.id, slot.expect("just accumulated"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `slot += g`, where an empty slot counts as zero.
+fn accumulate<T: Float>(slot: &mut Option<ArrayD<T>>, g: ArrayD<T>) {
+    match slot {
+        Some(acc) => acc.zip_mut_with(&g, |a, &b| *a = *a + b),
+        None => *slot = Some(g),
+    }
+}
+
+/// An einsum on `Var` (and array) operands: array operands are copied in as constants; the backward
+/// closure runs the compile-time gradient plans of the operands that need a gradient.
+pub(crate) fn einsum_var<T: Float, const N: usize>(
+    spec: &'static Spec,
+    grads: &'static [GradSpec; N],
+    args: [Arg<'_, T>; N],
+) -> Result<Var<T>, EinsumError> {
+    // Every operand becomes a Var (arrays as constants) so that backward can read all values alike.
+    let operands: Vec<Var<T>> = args
+        .into_iter()
+        .map(|a| match a {
+            Arg::Var(v) => v.clone(),
+            Arg::View(view) => Var::constant(view.to_owned()),
+        })
+        .collect();
+    let value = {
+        let guards: Vec<Ref<'_, ArrayD<T>>> = operands.iter().map(Var::data).collect();
+        let views: Vec<ArrayViewD<'_, T>> = guards.iter().map(|g| g.view()).collect();
+        crate::exec::forward(spec.pattern, spec.inputs, &spec.output, &views)?
+    };
+    let shape = value.shape().to_vec();
+    Ok(Var::from_op(value, operands, move |g, parents| {
+        check_gradient_shape(spec, &shape, g.shape()).unwrap_or_else(|e| panic!("{e}"));
+        let guards: Vec<Ref<'_, ArrayD<T>>> = parents.iter().map(Var::data).collect();
+        let views: Vec<ArrayViewD<'_, T>> = guards.iter().map(|g| g.view()).collect();
+        let g = g.view();
+        (0..N)
+            .map(|k| {
+                parents[k].requires_grad().then(|| {
+                    operand_gradient(spec, &grads[k], &g, &views)
+                        .expect("einsum-runtime internal error: gradient of a checked einsum")
+                })
+            })
+            .collect()
+    }))
+}

@@ -1,0 +1,134 @@
+//! [`EinsumError`]: what `try_einsum!` returns and what `einsum!` panics with.
+
+use std::fmt;
+
+/// A run-time einsum failure: the operands do not fit the pattern, or the result cannot be stored.
+///
+/// Its `Display` names the pattern and everything needed to find the culprit, e.g.
+/// `einsum "ij,jk->ik": label 'j' has extent 3 in operand 0 (axis 1) but 4 in operand 1 (axis 0)`.
+///
+/// ```
+/// use einsum_runtime::{try_einsum, ErrorKind};
+/// use ndarray::Array2;
+///
+/// let a = Array2::<f64>::zeros((2, 3));
+/// let b = Array2::<f64>::zeros((4, 5));
+/// let err = try_einsum!("ij,jk->ik", a, b).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::ExtentMismatch { label, .. } if label == "j"));
+/// assert_eq!(
+///     err.to_string(),
+///     "einsum \"ij,jk->ik\": label 'j' has extent 3 in operand 0 (axis 1) but 4 in operand 1 (axis 0)"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EinsumError {
+    pattern: String,
+    kind: ErrorKind,
+}
+
+/// Where an extent was read: operand index and axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AxisRef {
+    /// Index of the operand among the macro's arguments (0-based).
+    pub operand: usize,
+    /// Axis of that operand (0-based).
+    pub axis: usize,
+    /// The axis's length.
+    pub extent: usize,
+}
+
+/// What went wrong; match on it to react to a particular failure. New kinds may be added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Two axes with the same label have different extents, and neither is 1.
+    ExtentMismatch {
+        /// The label (`"j"`), or `"..."` with the dimension number for ellipsis dimensions.
+        label: String,
+        /// The first axis that fixed the label's extent.
+        first: AxisRef,
+        /// The axis that disagrees with it.
+        second: AxisRef,
+    },
+    /// A dynamic-rank operand has a different number of axes than its term has labels.
+    RankMismatch {
+        /// Index of the operand.
+        operand: usize,
+        /// The operand's term, as written in the pattern.
+        term: String,
+        /// The number of axes the term asks for.
+        expected: usize,
+        /// Whether the term has an ellipsis, so that `expected` is a minimum.
+        at_least: bool,
+        /// The number of axes the operand has.
+        found: usize,
+    },
+    /// An array (the result or an intermediate) has more elements than can be counted or allocated.
+    TooLarge {
+        /// The shape that could not be allocated.
+        shape: Vec<usize>,
+    },
+    /// The upstream gradient given to a backward closure is not shaped like the einsum's output.
+    GradientShape {
+        /// The output's shape.
+        expected: Vec<usize>,
+        /// The gradient's shape.
+        found: Vec<usize>,
+    },
+}
+
+impl EinsumError {
+    pub(crate) fn new(pattern: &str, kind: ErrorKind) -> Self {
+        EinsumError {
+            pattern: pattern.to_owned(),
+            kind,
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The pattern of the failing einsum.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+}
+
+impl fmt::Display for EinsumError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "einsum \"{}\": ", self.pattern)?;
+        match &self.kind {
+            ErrorKind::ExtentMismatch {
+                label,
+                first,
+                second,
+            } => write!(
+                f,
+                "label '{label}' has extent {} in operand {} (axis {}) but {} in operand {} (axis {})",
+                first.extent, first.operand, first.axis, second.extent, second.operand, second.axis
+            ),
+            ErrorKind::RankMismatch {
+                operand,
+                term,
+                expected,
+                at_least,
+                found,
+            } => write!(
+                f,
+                "operand {operand} has {found} axes but its term \"{term}\" needs {}{expected}",
+                if *at_least { "at least " } else { "" }
+            ),
+            ErrorKind::TooLarge { shape } => {
+                write!(f, "an array of shape {shape:?} is too large to allocate")
+            }
+            ErrorKind::GradientShape { expected, found } => write!(
+                f,
+                "the upstream gradient has shape {found:?} but the output has shape {expected:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EinsumError {}

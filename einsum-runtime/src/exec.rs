@@ -1,0 +1,468 @@
+//! Run-time half of the planner: binds a compile-time [`Spec`] to real shapes (ellipsis ranks, label
+//! extents, size-1 broadcasting), chooses the pairwise contraction order from the real extents, and
+//! runs each step with the loop kernel or a GEMM.
+
+use ndarray::{
+    linalg::general_mat_mul, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, IxDyn, LinalgScalar,
+};
+
+use crate::__private::{GradSpec, Term};
+use crate::error::{AxisRef, EinsumError, ErrorKind};
+use crate::kernel::{self, fold_axes, Axis, Label, Strided, StridedMut};
+
+/// Label id of the first ellipsis dimension; ellipsis dimension `d` (counted from the left of the
+/// longest ellipsis) is `ELLIPSIS + d`.
+const ELLIPSIS: Label = 52;
+
+/// Number of elements from which a pairwise step with GEMM shape goes to `general_mat_mul` instead
+/// of the loop kernel (below it, packing costs more than it saves).
+const GEMM_MIN_WORK: usize = 32 * 32 * 32;
+const GEMM_MIN_SIDE: usize = 8;
+
+/// Shapes bound to terms: the labels of every axis, and every label's extent.
+struct Binding {
+    /// Per input, the label of each axis (ellipsis expanded).
+    axis_labels: Vec<Vec<Label>>,
+    /// Per label id, its extent (`None` for labels no input has).
+    extents: Vec<Option<usize>>,
+    /// Labels of the longest ellipsis, left to right.
+    ellipsis: Vec<Label>,
+}
+
+impl Binding {
+    fn extent(&self, label: Label) -> usize {
+        self.extents[usize::from(label)].expect("einsum-runtime internal error: unbound label")
+    }
+}
+
+fn label_name(label: Label) -> String {
+    match label {
+        0..=25 => char::from(b'A' + label as u8).to_string(),
+        26..=51 => char::from(b'a' + (label - 26) as u8).to_string(),
+        _ => format!("... dimension {}", label - ELLIPSIS),
+    }
+}
+
+/// Binds `terms` to `shapes` (operand `i` is reported as operand `numbers[i]`), checking ranks and
+/// extents.
+fn bind(
+    pattern: &str,
+    terms: &[&Term],
+    shapes: &[&[usize]],
+    numbers: &[usize],
+) -> Result<Binding, EinsumError> {
+    let mut ellipsis_ranks = Vec::with_capacity(terms.len());
+    for (i, (term, shape)) in terms.iter().zip(shapes).enumerate() {
+        let named = term.labels.len();
+        let fits = match term.ellipsis {
+            Some(_) => shape.len() >= named,
+            None => shape.len() == named,
+        };
+        if !fits {
+            return Err(EinsumError::new(
+                pattern,
+                ErrorKind::RankMismatch {
+                    operand: numbers[i],
+                    term: term.spelling.to_owned(),
+                    expected: named,
+                    at_least: term.ellipsis.is_some(),
+                    found: shape.len(),
+                },
+            ));
+        }
+        ellipsis_ranks.push(shape.len() - named);
+    }
+    let rank = ellipsis_ranks.iter().copied().max().unwrap_or(0);
+    let too_many = usize::from(Label::MAX - ELLIPSIS);
+    if rank > too_many {
+        return Err(EinsumError::new(
+            pattern,
+            ErrorKind::TooLarge {
+                shape: shapes
+                    .iter()
+                    .find(|s| s.len() > too_many)
+                    .map_or_else(Vec::new, |s| s.to_vec()),
+            },
+        ));
+    }
+    let ellipsis: Vec<Label> = (0..rank).map(|d| ELLIPSIS + d as Label).collect();
+
+    let mut extents: Vec<Option<usize>> = vec![None; usize::from(ELLIPSIS) + rank];
+    let mut sources: Vec<Option<AxisRef>> = vec![None; extents.len()];
+    let mut axis_labels = Vec::with_capacity(terms.len());
+    for (i, (term, shape)) in terms.iter().zip(shapes).enumerate() {
+        let labels = expand_term(term, &ellipsis[rank - ellipsis_ranks[i]..]);
+        for (axis, (&label, &len)) in labels.iter().zip(shape.iter()).enumerate() {
+            let here = AxisRef {
+                operand: numbers[i],
+                axis,
+                extent: len,
+            };
+            let slot = usize::from(label);
+            match (extents[slot], sources[slot]) {
+                (None, _) => {
+                    extents[slot] = Some(len);
+                    sources[slot] = Some(here);
+                }
+                (Some(known), _) if known == len || len == 1 => {}
+                (Some(1), _) => {
+                    extents[slot] = Some(len);
+                    sources[slot] = Some(here);
+                }
+                (Some(_), first) => {
+                    return Err(EinsumError::new(
+                        pattern,
+                        ErrorKind::ExtentMismatch {
+                            label: label_name(label),
+                            first: first.expect("a bound label has a source"),
+                            second: here,
+                        },
+                    ))
+                }
+            }
+        }
+        axis_labels.push(labels);
+    }
+    Ok(Binding {
+        axis_labels,
+        extents,
+        ellipsis,
+    })
+}
+
+/// The labels of a term's axes, with its `...` replaced by `ellipsis`.
+fn expand_term(term: &Term, ellipsis: &[Label]) -> Vec<Label> {
+    let mut labels = Vec::with_capacity(term.labels.len() + ellipsis.len());
+    let split = term.ellipsis.unwrap_or(term.labels.len());
+    labels.extend_from_slice(&term.labels[..split]);
+    if term.ellipsis.is_some() {
+        labels.extend_from_slice(ellipsis);
+    }
+    labels.extend_from_slice(&term.labels[split..]);
+    labels
+}
+
+/// A contiguous row-major tensor whose axes are labelled: intermediates and results.
+#[derive(Debug)]
+struct Dense<T> {
+    data: Vec<T>,
+    labels: Vec<Label>,
+    dims: Vec<usize>,
+}
+
+impl<T: LinalgScalar> Dense<T> {
+    /// Zeros with the given labels; fails rather than aborts when the size cannot be allocated.
+    fn zeros(labels: Vec<Label>, binding: &Binding, pattern: &str) -> Result<Self, EinsumError> {
+        let dims: Vec<usize> = labels.iter().map(|&l| binding.extent(l)).collect();
+        let data = alloc_zeros(&dims, pattern)?;
+        Ok(Dense { data, labels, dims })
+    }
+
+    fn axes(&self) -> Vec<Axis> {
+        let strides = row_major_strides(&self.dims);
+        (self.labels.iter().zip(&self.dims).zip(strides))
+            .map(|((&label, &extent), stride)| Axis {
+                label,
+                extent,
+                stride,
+            })
+            .collect()
+    }
+
+    fn strided(&self) -> Strided<'_, T> {
+        Strided::from_slice(&self.data, self.axes())
+    }
+
+    fn strided_mut(&mut self) -> StridedMut<'_, T> {
+        let axes = self.axes();
+        StridedMut::from_slice(&mut self.data, axes)
+    }
+}
+
+/// A zeroed buffer for `dims`, or `TooLarge` if its length overflows or cannot be allocated.
+fn alloc_zeros<T: LinalgScalar>(dims: &[usize], pattern: &str) -> Result<Vec<T>, EinsumError> {
+    let too_large = || {
+        EinsumError::new(
+            pattern,
+            ErrorKind::TooLarge {
+                shape: dims.to_vec(),
+            },
+        )
+    };
+    let len = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| {
+            n.checked_mul(std::mem::size_of::<T>())
+                .is_some_and(|b| b <= isize::MAX as usize)
+        })
+        .ok_or_else(too_large)?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(len).map_err(|_| too_large())?;
+    data.resize(len, T::zero());
+    Ok(data)
+}
+
+/// An operand of the contraction network: a borrowed input or an owned intermediate.
+enum Tensor<'a, T> {
+    View(Strided<'a, T>),
+    Dense(Dense<T>),
+}
+
+impl<T: LinalgScalar> Tensor<'_, T> {
+    fn strided(&self) -> Strided<'_, T> {
+        match self {
+            Tensor::View(v) => v.clone(),
+            Tensor::Dense(d) => d.strided(),
+        }
+    }
+
+    fn labels(&self) -> Vec<Label> {
+        match self {
+            Tensor::View(v) => v.axes().iter().map(|a| a.label).collect(),
+            Tensor::Dense(d) => d.labels.clone(),
+        }
+    }
+}
+
+/// Product of the extents of `labels`, in floating point so that it cannot overflow (it is a cost).
+fn volume(labels: impl IntoIterator<Item = Label>, binding: &Binding) -> f64 {
+    labels
+        .into_iter()
+        .map(|l| binding.extent(l) as f64)
+        .product()
+}
+
+/// Contracts all `tensors` into a dense tensor with labels `out` (each out label must occur in some
+/// tensor). Three or more operands go pairwise, cheapest pair first, never as one loop nest.
+fn contract_network<T: LinalgScalar>(
+    mut tensors: Vec<Tensor<'_, T>>,
+    out: &[Label],
+    binding: &Binding,
+    pattern: &str,
+) -> Result<Dense<T>, EinsumError> {
+    let needed_elsewhere = |tensors: &[Tensor<'_, T>], skip: &[usize]| -> Vec<Label> {
+        let mut keep: Vec<Label> = out.to_vec();
+        for (i, t) in tensors.iter().enumerate() {
+            if !skip.contains(&i) {
+                keep.extend(t.labels());
+            }
+        }
+        keep
+    };
+    // Sum away labels that only one operand has before pairing (cheap: linear in that operand).
+    if tensors.len() > 1 {
+        for i in 0..tensors.len() {
+            let keep = needed_elsewhere(&tensors, &[i]);
+            let labels = tensors[i].labels();
+            if labels.iter().any(|l| !keep.contains(l)) {
+                let kept: Vec<Label> = labels.into_iter().filter(|l| keep.contains(l)).collect();
+                let reduced = unary(&tensors[i], kept, binding, pattern)?;
+                tensors[i] = Tensor::Dense(reduced);
+            }
+        }
+    }
+    while tensors.len() > 1 {
+        let (i, j) = cheapest_pair(&tensors, binding);
+        let keep = needed_elsewhere(&tensors, &[i, j]);
+        let result = pair(&tensors[i], &tensors[j], &keep, binding, pattern)?;
+        tensors.remove(j);
+        tensors.remove(i);
+        tensors.push(Tensor::Dense(result));
+    }
+    let last = tensors
+        .pop()
+        .expect("einsum-runtime internal error: no operands");
+    match last {
+        Tensor::Dense(d) if d.labels == out => Ok(d),
+        other => unary(&other, out.to_vec(), binding, pattern),
+    }
+}
+
+/// The pair whose contraction touches the fewest index tuples (ties: the first such pair).
+fn cheapest_pair<T: LinalgScalar>(tensors: &[Tensor<'_, T>], binding: &Binding) -> (usize, usize) {
+    let labels: Vec<Vec<Label>> = tensors.iter().map(Tensor::labels).collect();
+    let mut best = (0, 1, f64::INFINITY);
+    for i in 0..labels.len() {
+        for j in i + 1..labels.len() {
+            let union = labels[i]
+                .iter()
+                .chain(labels[j].iter().filter(|l| !labels[i].contains(l)))
+                .copied();
+            let cost = volume(union, binding);
+            if cost < best.2 {
+                best = (i, j, cost);
+            }
+        }
+    }
+    (best.0, best.1)
+}
+
+/// `out[labels] = Σ t` over t's other labels (and broadcast over labels t lacks).
+fn unary<T: LinalgScalar>(
+    t: &Tensor<'_, T>,
+    labels: Vec<Label>,
+    binding: &Binding,
+    pattern: &str,
+) -> Result<Dense<T>, EinsumError> {
+    let mut out = Dense::zeros(labels, binding, pattern)?;
+    kernel::contract(&mut out.strided_mut(), &t.strided(), None);
+    Ok(out)
+}
+
+/// Contracts two tensors, keeping the labels in `keep` (in the order batch, left, right).
+fn pair<T: LinalgScalar>(
+    a: &Tensor<'_, T>,
+    b: &Tensor<'_, T>,
+    keep: &[Label],
+    binding: &Binding,
+    pattern: &str,
+) -> Result<Dense<T>, EinsumError> {
+    let (la, lb) = (a.labels(), b.labels());
+    let batch: Vec<Label> = la
+        .iter()
+        .filter(|l| lb.contains(l) && keep.contains(l))
+        .copied()
+        .collect();
+    let left: Vec<Label> = la
+        .iter()
+        .filter(|l| !lb.contains(l) && keep.contains(l))
+        .copied()
+        .collect();
+    let right: Vec<Label> = lb
+        .iter()
+        .filter(|l| !la.contains(l) && keep.contains(l))
+        .copied()
+        .collect();
+    let summed: Vec<Label> = la
+        .iter()
+        .filter(|l| lb.contains(l) && !keep.contains(l))
+        .copied()
+        .collect();
+    let out_labels: Vec<Label> = batch.iter().chain(&left).chain(&right).copied().collect();
+
+    let side = |labels: &[Label]| labels.iter().map(|&l| binding.extent(l)).product::<usize>();
+    let (m, n, k) = (side(&left), side(&right), side(&summed));
+    let gemm = m >= GEMM_MIN_SIDE
+        && n >= GEMM_MIN_SIDE
+        && k >= GEMM_MIN_SIDE
+        && volume(
+            [&left, &right, &summed].into_iter().flatten().copied(),
+            binding,
+        ) >= GEMM_MIN_WORK as f64;
+    if !gemm {
+        let mut out = Dense::zeros(out_labels, binding, pattern)?;
+        kernel::contract(&mut out.strided_mut(), &a.strided(), Some(&b.strided()));
+        return Ok(out);
+    }
+    // Pack both sides as [batch, rows, cols] (summing labels only one side has), then one GEMM per
+    // batch index.
+    let concat = |x: &[Label], y: &[Label], z: &[Label]| -> Vec<Label> { [x, y, z].concat() };
+    let pa = unary(a, concat(&batch, &left, &summed), binding, pattern)?;
+    let pb = unary(b, concat(&batch, &summed, &right), binding, pattern)?;
+    let mut out = Dense::zeros(out_labels, binding, pattern)?;
+    let batches = side(&batch);
+    for t in 0..batches {
+        let a2 = ArrayView2::from_shape((m, k), &pa.data[t * m * k..(t + 1) * m * k])
+            .expect("einsum-runtime internal error: packed left operand");
+        let b2 = ArrayView2::from_shape((k, n), &pb.data[t * k * n..(t + 1) * k * n])
+            .expect("einsum-runtime internal error: packed right operand");
+        let mut c2 = ArrayViewMut2::from_shape((m, n), &mut out.data[t * m * n..(t + 1) * m * n])
+            .expect("einsum-runtime internal error: packed output");
+        general_mat_mul(T::one(), &a2, &b2, T::zero(), &mut c2);
+    }
+    Ok(out)
+}
+
+fn strided_inputs<'a, T>(views: &[ArrayViewD<'a, T>], binding: &Binding) -> Vec<Tensor<'a, T>> {
+    views
+        .iter()
+        .zip(&binding.axis_labels)
+        .map(|(v, labels)| Tensor::View(Strided::from_view(v, labels, |l| binding.extent(l))))
+        .collect()
+}
+
+fn into_array<T>(dense: Dense<T>) -> ArrayD<T> {
+    ArrayD::from_shape_vec(IxDyn(&dense.dims), dense.data)
+        .expect("einsum-runtime internal error: output length")
+}
+
+/// The forward einsum of `inputs` with `output` over `views`.
+pub(crate) fn forward<T: LinalgScalar>(
+    pattern: &str,
+    inputs: &[Term],
+    output: &Term,
+    views: &[ArrayViewD<'_, T>],
+) -> Result<ArrayD<T>, EinsumError> {
+    let terms: Vec<&Term> = inputs.iter().collect();
+    let shapes: Vec<&[usize]> = views.iter().map(|v| v.shape()).collect();
+    let numbers: Vec<usize> = (0..views.len()).collect();
+    let binding = bind(pattern, &terms, &shapes, &numbers)?;
+    let out = expand_term(output, &binding.ellipsis);
+    let tensors = strided_inputs(views, &binding);
+    contract_network(tensors, &out, &binding, pattern).map(into_array)
+}
+
+/// The gradient of one operand (shaped `target_shape`) from the upstream gradient `g` and the other
+/// operands, following `spec` (see `GradSpec`). The caller has checked `g`'s shape.
+pub(crate) fn gradient<T: LinalgScalar>(
+    pattern: &str,
+    spec: &GradSpec,
+    g: &ArrayViewD<'_, T>,
+    others: &[ArrayViewD<'_, T>],
+    target_shape: &[usize],
+) -> Result<ArrayD<T>, EinsumError> {
+    let mut terms: Vec<&Term> = spec.inputs.iter().collect();
+    terms.push(&spec.target);
+    let mut shapes: Vec<&[usize]> = vec![g.shape()];
+    shapes.extend(others.iter().map(|v| v.shape()));
+    shapes.push(target_shape);
+    // Operand numbers as the user sees them: `G` is reported as the output, i.e. one past the inputs.
+    let mut numbers = vec![spec.sources.len() + 1];
+    numbers.extend_from_slice(spec.sources);
+    numbers.push(spec.target_operand());
+    let binding = bind(pattern, &terms, &shapes, &numbers)?;
+
+    // The target's own ellipsis dimensions, restricted (like its labels) to what the inputs provide.
+    let target_labels = binding.axis_labels.last().expect("target is bound last");
+    let target_ellipsis: Vec<Label> = target_labels
+        .iter()
+        .filter(|&&l| l >= ELLIPSIS)
+        .copied()
+        .collect();
+    let provided = |l: &Label| {
+        binding.axis_labels[..terms.len() - 1]
+            .iter()
+            .any(|ls| ls.contains(l))
+    };
+    let mut out = expand_term(&spec.output, &target_ellipsis);
+    out.retain(provided);
+
+    let mut views: Vec<ArrayViewD<'_, T>> = vec![g.view()];
+    views.extend(others.iter().map(|v| v.view()));
+    let tensors = strided_inputs(&views, &binding);
+    let reduced = contract_network(tensors, &out, &binding, pattern)?;
+
+    // Epilogue: accumulate through the operand's own term: broadcasts over its private labels, writes
+    // only the diagonal of repeated labels and sums axes broadcast from extent 1.
+    let mut grad = alloc_zeros::<T>(target_shape, pattern)?;
+    let strides = row_major_strides(target_shape);
+    let axes = fold_axes(target_shape, &strides, target_labels, |l| binding.extent(l));
+    kernel::contract(
+        &mut StridedMut::from_slice(&mut grad, axes),
+        &reduced.strided(),
+        None,
+    );
+    Ok(ArrayD::from_shape_vec(IxDyn(target_shape), grad)
+        .expect("einsum-runtime internal error: gradient length"))
+}
+
+fn row_major_strides(shape: &[usize]) -> Vec<isize> {
+    let mut strides = vec![0isize; shape.len()];
+    let mut stride = 1isize;
+    for (s, &d) in strides.iter_mut().zip(shape).rev() {
+        *s = stride;
+        stride = stride.wrapping_mul(d as isize);
+    }
+    strides
+}

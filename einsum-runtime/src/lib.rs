@@ -1,0 +1,125 @@
+//! Einsum as a compile-time construct for [`ndarray`], with exact, cheap gradients.
+//!
+//! `einsum!("ij,jk->ik", a, b)` parses and checks its pattern when your crate compiles, plans the
+//! contraction and its gradients, and emits the code that runs them. Malformed patterns are compile
+//! errors; operands whose extents disagree are a panic (or an [`EinsumError`] from [`try_einsum!`])
+//! that names the label, both operands, their axes and both extents.
+//!
+//! ```
+//! use einsum_runtime::einsum;
+//! use ndarray::array;
+//!
+//! let a = array![[1.0, 2.0], [3.0, 4.0]];
+//! let b = array![[5.0, 6.0], [7.0, 8.0]];
+//! let c = einsum!("ij,jk->ik", a, b);
+//! assert_eq!(c, a.dot(&b));
+//! let trace = einsum!("ii->", a);
+//! assert_eq!(trace.into_scalar(), 5.0);
+//! ```
+//!
+//! # Glossary
+//! - *pattern*: the string, `"ij,jk->ik"`; *term*: one comma-separated part (`ij`);
+//! - *operand*: an array passed for a term; *label*: a letter (`i`); *extent*: a label's size;
+//! - *free* labels appear in the output, *summed* labels do not.
+//!
+//! # Pattern language
+//! numpy's `einsum`, checked at compile time:
+//! - labels are `a-z` and `A-Z` (case-sensitive); spaces around labels, commas and `->` are ignored;
+//! - explicit output `"ij,jk->ik"`; implicit output `"ij,jk"` is the labels that occur exactly once,
+//!   sorted by character code (upper case first), after any ellipsis dimensions; `"ij->"` is a scalar
+//!   (a 0-d array);
+//! - any number of operands; a term with no labels takes a 0-d array;
+//! - a label repeated in one term takes the diagonal (`"ii->i"`, `"iii->"`);
+//! - `...` (once per term) stands for broadcast dimensions, right-aligned like numpy; an explicit output
+//!   without `...` sums them;
+//! - every occurrence of a label has the same extent, except that extent 1 broadcasts.
+//!
+//! The output is `Array<T, Ix0..Ix6>` with its rank fixed by the pattern, or `ArrayD<T>` when the
+//! output has `...` or more than six labels.
+//!
+//! # Gradients
+//! The gradient of an einsum with respect to one operand is another einsum: the upstream gradient `G`
+//! replaces the operand and the output becomes the operand's labels (restricted to labels the other
+//! terms provide, then broadcast back, with repeated labels written on the diagonal only and size-1
+//! axes summed). The macros plan these einsums at compile time; [`einsum_vjp!`] returns them as a
+//! closure and [`Var`] chains them through a whole computation. No Jacobian is ever formed.
+#![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+mod autograd;
+mod error;
+mod exec;
+mod kernel;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use autograd::{Float, Var};
+pub use error::{AxisRef, EinsumError, ErrorKind};
+
+/// Evaluates an einsum and returns an owned array (or a [`Var`] when any operand is a `Var`).
+///
+/// Operands are borrowed: pass `a` or `&a`; arrays, views, `ArcArray`, `CowArray` and `Var` all work,
+/// with any strides. Each operand expression is evaluated exactly once.
+///
+/// ```
+/// use einsum_runtime::einsum;
+/// use ndarray::{array, Array0, Array2};
+///
+/// let a = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+/// let b = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+/// let c: Array2<f64> = einsum!("ij,jk->ik", a, b);
+/// assert_eq!(c, a.dot(&b));
+/// let t: Array0<f64> = einsum!("ij,ij->", a, &a);
+/// assert_eq!(t.into_scalar(), a.iter().map(|x| x * x).sum::<f64>());
+/// let at = einsum!("ij->ji", a.view());
+/// assert_eq!(at, a.t());
+/// ```
+///
+/// # Panics
+/// If the operands' extents disagree (or a dynamic-rank operand has the wrong rank), with a message
+/// naming the pattern, the label, both operands and axes, and both extents; or if the result is too
+/// large to allocate. Use [`try_einsum!`] to get these as an [`EinsumError`].
+#[doc(inline)]
+pub use einsum_macro::einsum;
+
+/// Like [`einsum!`], but returns `Result<_, EinsumError>` instead of panicking on a run-time mismatch.
+///
+/// ```
+/// use einsum_runtime::try_einsum;
+/// use ndarray::{Array1, Array2};
+///
+/// let a = Array2::<f64>::ones((2, 3));
+/// let b = Array1::<f64>::ones(3);
+/// assert_eq!(try_einsum!("ij,j->i", a, b).unwrap(), Array1::from_elem(2, 3.0));
+/// let short = Array1::<f64>::ones(4);
+/// assert!(try_einsum!("ij,j->i", a, short).is_err());
+/// ```
+#[doc(inline)]
+pub use einsum_macro::try_einsum;
+
+/// Evaluates an einsum on arrays and returns `(value, back)`, where `back(&g)` maps an upstream
+/// gradient `g` (shaped like `value`) to a tuple with one gradient per operand, each shaped like its
+/// operand. The gradients are einsums planned at compile time; no Jacobian is formed.
+///
+/// ```
+/// use einsum_runtime::einsum_vjp;
+/// use ndarray::{array, Array2};
+///
+/// let a = array![[1.0, 2.0], [3.0, 4.0]];
+/// let b = array![[0.0, 1.0], [1.0, 0.0]];
+/// let (z, back) = einsum_vjp!("ij,jk->ik", a, b);
+/// assert_eq!(z, a.dot(&b));
+/// let g = Array2::ones((2, 2));
+/// let (ga, gb) = back(&g);
+/// assert_eq!(ga, g.dot(&b.t())); // dZ/dA = G Bᵀ
+/// assert_eq!(gb, a.t().dot(&g)); // dZ/dB = Aᵀ G
+/// let (gm,) = einsum_vjp!("ii->", a).1(&ndarray::arr0(1.0));
+/// assert_eq!(gm, Array2::eye(2));
+/// ```
+///
+/// # Panics
+/// As [`einsum!`] for the operands; `back` panics if `g`'s shape differs from the value's.
+#[doc(inline)]
+pub use einsum_macro::einsum_vjp;

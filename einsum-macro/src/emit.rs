@@ -1,7 +1,7 @@
 //! Code generation. Everything here has been validated already; this module only turns a [`Plan`]
 //! into tokens. The runtime is reached only through `::einsum_runtime::__private`, written once below.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -23,7 +23,11 @@ pub enum Mode {
 
 /// The whole pipeline: parse, check, plan, emit. Any problem yields compile errors and no other code.
 pub fn expand(tokens: TokenStream, mode: Mode) -> TokenStream {
-    try_expand(tokens, mode).unwrap_or_else(syn::Error::into_compile_error)
+    // Several errors are several `compile_error!`s: a block keeps them one expression.
+    try_expand(tokens, mode).unwrap_or_else(|e| {
+        let errors = e.into_compile_error();
+        quote!({ #errors })
+    })
 }
 
 fn try_expand(tokens: TokenStream, mode: Mode) -> syn::Result<TokenStream> {
@@ -62,29 +66,41 @@ fn rt() -> TokenStream {
 fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
     let rt = rt();
     let n = plan.inputs.len();
-    let ops: Vec<_> = (0..n)
-        .map(|i| format_ident!("__einsum_op{}", i, span = Span::mixed_site()))
+    // Each operand's local is hygienic (mixed-site) but *located* at the operand, so that type errors
+    // about it (rank, element type, not an array) point at the user's expression.
+    let ops: Vec<Ident> = input
+        .operands
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let span = Span::mixed_site().located_at(e.span());
+            Ident::new(&format!("__einsum_op{i}"), span)
+        })
         .collect();
-    let spec = format_ident!("__EINSUM_SPEC", span = Span::mixed_site());
-    let grads = format_ident!("__EINSUM_GRADS", span = Span::mixed_site());
+    let local = |name: &str| Ident::new(name, Span::mixed_site());
+    let (spec, grads) = (local("__EINSUM_SPEC"), local("__EINSUM_GRADS"));
+
     let exprs = input.operands.iter().map(|e| {
         let span = e.span();
         quote_spanned!(span=> &(#e))
     });
-
-    let rank_checks = plan
-        .inputs
-        .iter()
-        .zip(&ops)
-        .zip(&input.operands)
-        .map(|((term, op), e)| {
-            let span = e.span();
-            let labels = term.labels.len();
-            match term.fixed_rank() {
-                Some(_) => quote_spanned!(span=> #rt::rank::<_, #labels>(#op);),
-                None => quote_spanned!(span=> #rt::rank_at_least::<_, #labels>(#op);),
-            }
-        });
+    // Evaluate every operand expression once, borrowing it, and check what its type can tell.
+    let bind = input.operands.iter().zip(&ops).zip(&plan.inputs).map(|((e, op), term)| {
+        let span = e.span();
+        let labels = term.labels.len();
+        let check = match term.fixed_rank() {
+            Some(_) => quote_spanned!(span=> ::einsum_runtime::__private::rank::<_, _, _, #labels>(&#op)),
+            None => quote_spanned!(span=> ::einsum_runtime::__private::rank_at_least::<_, _, _, #labels>(&#op)),
+        };
+        quote_spanned! {span=>
+            let #op = ::einsum_runtime::__private::operand(#op);
+            #check;
+        }
+    });
+    let args = input.operands.iter().zip(&ops).map(|(e, op)| {
+        let span = e.span();
+        quote_spanned!(span=> #op.arg())
+    });
 
     let pattern = &plan.pattern;
     let inputs = plan.inputs.iter().map(emit_term);
@@ -102,34 +118,33 @@ fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
         Mode::Panic | Mode::Try => {
             // The parser yields at least one term, and `check_operand_count` matched operands to terms.
             let first = &ops[0];
-            let kind = ops[1..].iter().fold(
-                quote!(#rt::kind(#first)),
-                |acc, op| quote!(#acc.or(#rt::kind(#op))),
-            );
+            let kind = ops[1..]
+                .iter()
+                .fold(quote!(#first.kind()), |acc, op| quote!(#acc.or(#op.kind())));
             let method = if mode == Mode::Try {
                 quote!(try_finish)
             } else {
                 quote!(finish)
             };
-            quote! {
-                #kind.#method::<#dim, #n, _>(&#spec, &#grads, [#(#rt::arg(#ops)),*])
-            }
+            quote!(#kind.#method::<#dim, #n, _>(&#spec, &#grads, [#(#args),*]))
         }
         Mode::Vjp => {
-            let back = format_ident!("__einsum_back", span = Span::mixed_site());
-            let g = format_ident!("__einsum_g", span = Span::mixed_site());
-            let gs: Vec<_> = (0..n)
-                .map(|i| format_ident!("__einsum_g{}", i, span = Span::mixed_site()))
-                .collect();
+            let (value, back, g) = (
+                local("__einsum_value"),
+                local("__einsum_back"),
+                local("__einsum_g"),
+            );
+            let gs: Vec<Ident> = (0..n).map(|i| local(&format!("__einsum_g{i}"))).collect();
+            let views = input.operands.iter().zip(&ops).map(|(e, op)| {
+                let span = e.span();
+                quote_spanned!(span=> #op.view())
+            });
             quote! {
-                {
-                    let (__einsum_value, #back) =
-                        #rt::vjp::<_, #dim, #n>(&#spec, &#grads, [#(#rt::view(#ops)),*]);
-                    (__einsum_value, move |#g: &#rt::Array<_, #dim>| {
-                        let [#(#gs),*] = #back(#g);
-                        (#(#rt::into_dim_of(#gs, #ops),)*)
-                    })
-                }
+                let (#value, #back) = #rt::vjp::<_, #dim, #n>(&#spec, &#grads, [#(#views),*]);
+                (#value, move |#g: &#rt::Array<_, #dim>| {
+                    let [#(#gs),*] = #back(#g);
+                    (#(#rt::into_dim_of(#gs, &#ops),)*)
+                })
             }
         }
     };
@@ -144,7 +159,7 @@ fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
             const #grads: [#rt::GradSpec; #n] = [#(#grad_specs),*];
             match (#(#exprs,)*) {
                 (#(#ops,)*) => {
-                    #(#rank_checks)*
+                    #(#bind)*
                     #body
                 }
             }

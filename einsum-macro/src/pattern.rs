@@ -132,10 +132,20 @@ pub fn parse_pattern(text: &str) -> Result<Pattern, Vec<Problem>> {
                 pos,
                 "`>` must follow `-` to form the arrow `->`",
             )),
-            '.' if text[pos..].starts_with("...") => {
-                chars.next();
-                chars.next();
-                if current.ellipsis.is_some() {
+            '.' => {
+                // A run of dots is one token: exactly three make an ellipsis, anything else is one mistake.
+                let run = text[pos..].bytes().take_while(|&b| b == b'.').count();
+                for _ in 1..run {
+                    chars.next();
+                }
+                if run != 3 {
+                    problems.push(Problem::at(
+                        pos,
+                        format!(
+                            "malformed ellipsis: found {run} dots, expected exactly three `...`"
+                        ),
+                    ));
+                } else if current.ellipsis.is_some() {
                     problems.push(Problem::at(pos, "a term may contain `...` only once"));
                 } else {
                     current.ellipsis = Some(Ellipsis {
@@ -144,10 +154,6 @@ pub fn parse_pattern(text: &str) -> Result<Pattern, Vec<Problem>> {
                     });
                 }
             }
-            '.' => problems.push(Problem::at(
-                pos,
-                "malformed ellipsis: `.` must be part of exactly three dots `...`",
-            )),
             _ => problems.push(Problem::at(
                 pos,
                 format!(
@@ -198,12 +204,13 @@ mod tests {
 
     #[test]
     fn reports_each_problem_with_its_position() {
-        let cases: [(&str, &[usize]); 8] = [
+        let cases: [(&str, &[usize]); 9] = [
             ("ij,j!->ik", &[4]),
-            ("ij->i->j", &[4]),
+            ("ij->i->j", &[5]),
             ("ij-k", &[2]),
             ("ij>k", &[2]),
-            ("..ij", &[0, 1]),
+            ("..ij", &[0]),
+            ("i....", &[1]),
             ("...i...", &[4]),
             ("ij->i,j", &[5]),
             ("i- >j", &[1, 3]),

@@ -55,6 +55,15 @@ pub enum Arg<'a, T> {
     Var(&'a Var<T>),
 }
 
+impl<T> Clone for Arg<'_, T> {
+    fn clone(&self) -> Self {
+        match self {
+            Arg::View(v) => Arg::View(v.clone()),
+            Arg::Var(v) => Arg::Var(v),
+        }
+    }
+}
+
 /// Marks an operand kind: plain arrays, or [`Var`]s (whose einsum is recorded for backward).
 pub struct IsArray;
 /// See [`IsArray`].
@@ -123,16 +132,43 @@ impl<X: Operand + ?Sized> Operand for &mut X {
     }
 }
 
-pub fn arg<X: Operand + ?Sized>(x: &X) -> Arg<'_, X::Elem> {
-    x.arg()
+/// An operand whose type implements [`Operand`], with its element type, dimension type and kind
+/// carried as type parameters. Generated code converts each operand once with [`operand`]; if the
+/// type is not an operand, that one call is the one error the user sees.
+pub struct Checked<'a, T, D, K> {
+    arg: Arg<'a, T>,
+    marker: PhantomData<(D, K)>,
+}
+
+pub fn operand<X: Operand + ?Sized>(x: &X) -> Checked<'_, X::Elem, X::Dim, X::Kind> {
+    Checked {
+        arg: x.arg(),
+        marker: PhantomData,
+    }
+}
+
+impl<'a, T, D, K> Checked<'a, T, D, K> {
+    pub fn kind(&self) -> Kind<K> {
+        Kind(PhantomData)
+    }
+
+    pub fn arg(&self) -> Arg<'a, T> {
+        self.arg.clone()
+    }
+}
+
+impl<'a, T, D> Checked<'a, T, D, IsArray> {
+    /// Operands of `einsum_vjp!`: arrays only.
+    pub fn view(&self) -> ArrayViewD<'a, T> {
+        match &self.arg {
+            Arg::View(v) => v.clone(),
+            Arg::Var(_) => unreachable!("an operand of kind IsArray is an array"),
+        }
+    }
 }
 
 /// Type-level tag of a call's kind, combined operand by operand with [`Kind::or`].
 pub struct Kind<K>(PhantomData<K>);
-
-pub fn kind<X: Operand + ?Sized>(_: &X) -> Kind<X::Kind> {
-    Kind(PhantomData)
-}
 
 impl<K> Kind<K> {
     pub fn or<K2>(self, _: Kind<K2>) -> Kind<K::Out>
@@ -228,14 +264,6 @@ pub(crate) fn check_gradient_shape(
     }
 }
 
-/// Operands of `einsum_vjp!`: arrays only.
-pub fn view<X: Operand<Kind = IsArray> + ?Sized>(x: &X) -> ArrayViewD<'_, X::Elem> {
-    match x.arg() {
-        Arg::View(v) => v,
-        Arg::Var(_) => unreachable!("an operand of kind IsArray is an array"),
-    }
-}
-
 /// `einsum_vjp!`: the value and a closure mapping the upstream gradient to every operand's gradient.
 #[allow(clippy::type_complexity)] // the closure's type is the point of this function
 pub fn vjp<'a, T: Float, D: Dimension, const N: usize>(
@@ -257,7 +285,7 @@ pub fn vjp<'a, T: Float, D: Dimension, const N: usize>(
 }
 
 /// Gives a gradient its operand's static dimension type.
-pub fn into_dim_of<X: Operand + ?Sized>(g: ArrayD<X::Elem>, _: &X) -> Array<X::Elem, X::Dim> {
+pub fn into_dim_of<T, D: Dimension, K>(g: ArrayD<T>, _: &Checked<'_, T, D, K>) -> Array<T, D> {
     into_dim(g)
 }
 
@@ -294,14 +322,6 @@ ranks! {
     Ix6 = 6: 0 1 2 3 4 5 6;
 }
 
-pub fn rank<X: Operand + ?Sized, const N: usize>(_: &X)
-where
-    X::Dim: Rank<N>,
-{
-}
+pub fn rank<T, D: Rank<N>, K, const N: usize>(_: &Checked<'_, T, D, K>) {}
 
-pub fn rank_at_least<X: Operand + ?Sized, const N: usize>(_: &X)
-where
-    X::Dim: RankAtLeast<N>,
-{
-}
+pub fn rank_at_least<T, D: RankAtLeast<N>, K, const N: usize>(_: &Checked<'_, T, D, K>) {}

@@ -60,10 +60,47 @@ pub(crate) fn fold_axes(
     axes
 }
 
+/// The offsets (inclusive, relative to the base pointer) that a tensor's memory covers. Only debug
+/// builds use it, to assert every inner loop's first and last offset before running it.
+#[derive(Debug, Clone, Copy)]
+struct Reach {
+    lo: isize,
+    hi: isize,
+}
+
+impl Reach {
+    fn of_axes(shape: &[usize], strides: &[isize]) -> Self {
+        let (mut lo, mut hi) = (0isize, 0isize);
+        for (&len, &stride) in shape.iter().zip(strides) {
+            let span = (len.saturating_sub(1) as isize).saturating_mul(stride);
+            if span < 0 {
+                lo = lo.saturating_add(span);
+            } else {
+                hi = hi.saturating_add(span);
+            }
+        }
+        Reach { lo, hi }
+    }
+
+    fn of_slice(len: usize) -> Self {
+        Reach {
+            lo: 0,
+            hi: len as isize - 1,
+        }
+    }
+
+    /// Whether offsets `start + i * stride` for `i < n` (n > 0) all lie in the reach.
+    fn holds(self, start: isize, stride: isize, n: usize) -> bool {
+        let end = start + stride * (n as isize - 1);
+        self.lo <= start.min(end) && start.max(end) <= self.hi
+    }
+}
+
 /// A read-only strided tensor borrowed for `'a`.
 #[derive(Debug, Clone)]
 pub(crate) struct Strided<'a, T> {
     ptr: *const T,
+    reach: Reach,
     axes: Vec<Axis>,
     life: PhantomData<&'a [T]>,
 }
@@ -82,6 +119,7 @@ impl<'a, T> Strided<'a, T> {
         // ndarray guarantees that every in-range index tuple of a view addresses one of its elements.
         Strided {
             ptr: view.as_ptr(),
+            reach: Reach::of_axes(view.shape(), view.strides()),
             axes,
             life: PhantomData,
         }
@@ -92,6 +130,7 @@ impl<'a, T> Strided<'a, T> {
         check_in_bounds(data.len(), &axes);
         Strided {
             ptr: data.as_ptr(),
+            reach: Reach::of_slice(data.len()),
             axes,
             life: PhantomData,
         }
@@ -107,6 +146,7 @@ impl<'a, T> Strided<'a, T> {
 #[derive(Debug)]
 pub(crate) struct StridedMut<'a, T> {
     ptr: *mut T,
+    reach: Reach,
     axes: Vec<Axis>,
     life: PhantomData<&'a mut [T]>,
 }
@@ -116,6 +156,7 @@ impl<'a, T> StridedMut<'a, T> {
     pub fn from_slice(data: &'a mut [T], axes: Vec<Axis>) -> Self {
         check_in_bounds(data.len(), &axes);
         StridedMut {
+            reach: Reach::of_slice(data.len()),
             ptr: data.as_mut_ptr(),
             axes,
             life: PhantomData,
@@ -226,8 +267,8 @@ pub(crate) fn contract<T: LinalgScalar>(
     // cannot overlap `a` or `b`, which are shared borrows.
     unsafe {
         match b {
-            Some(b) => run::<T, true>(&loops, out.ptr, a.ptr, b.ptr),
-            None => run::<T, false>(&loops, out.ptr, a.ptr, a.ptr),
+            Some(b) => run::<T, true>(&loops, [out.reach, a.reach, b.reach], out.ptr, a.ptr, b.ptr),
+            None => run::<T, false>(&loops, [out.reach, a.reach, a.reach], out.ptr, a.ptr, a.ptr),
         }
     }
 }
@@ -239,6 +280,7 @@ pub(crate) fn contract<T: LinalgScalar>(
 /// that the stride belongs to, and `out` must not overlap `a` or `b`.
 unsafe fn run<T: LinalgScalar, const TWO: bool>(
     loops: &[Loop],
+    reach: [Reach; 3],
     out: *mut T,
     a: *const T,
     b: *const T,
@@ -255,6 +297,12 @@ unsafe fn run<T: LinalgScalar, const TWO: bool>(
     let mut index = vec![0usize; outer.len()];
     let (mut off_out, mut off_a, mut off_b) = (0isize, 0isize, 0isize);
     loop {
+        debug_assert!(
+            reach[0].holds(off_out, inner.out, inner.extent)
+                && reach[1].holds(off_a, inner.a, inner.extent)
+                && (!TWO || reach[2].holds(off_b, inner.b, inner.extent)),
+            "einsum-runtime internal error: kernel offset out of bounds"
+        );
         // SAFETY: the offsets are those of the current outer index tuple (kept in step with `index`
         // below), so the inner loop's tuples are valid by this function's contract.
         unsafe {

@@ -1,0 +1,243 @@
+//! Inputs chosen to break things: extents whose product overflows, results too large to allocate,
+//! NaN and infinities, empty arrays, all 52 labels, many operands, hostile strides. Each must give the
+//! right answer or a clear error: never undefined behaviour, an abort or a hang.
+
+use einsum_runtime::{einsum, einsum_vjp, try_einsum, ErrorKind};
+use ndarray::{arr0, s, Array1, Array2, ArrayD, IxDyn};
+
+/// One element, to be broadcast (stride 0) to huge extents without memory.
+fn one() -> Array1<f64> {
+    Array1::ones(1)
+}
+
+#[test]
+fn result_whose_element_count_overflows_is_an_error() {
+    let one = one();
+    let v = one.broadcast(1 << 40).unwrap();
+    let err = try_einsum!("i,j->ij", v, v).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::TooLarge { shape } if shape == &[1 << 40, 1 << 40]));
+    assert!(err.to_string().contains("too large to allocate"), "{err}");
+    // Three operands: the intermediate (or the result) overflows.
+    let err = try_einsum!("i,j,k->ijk", v, v, v).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::TooLarge { .. }), "{err}");
+}
+
+#[test]
+fn result_whose_byte_size_exceeds_isize_is_an_error() {
+    // 2^31 * 2^31 = 2^62 elements fit in usize, but 2^65 bytes do not fit in isize.
+    let one = one();
+    let v = one.broadcast(1 << 31).unwrap();
+    let err = try_einsum!("i,j->ij", v, v).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::TooLarge { .. }), "{err}");
+}
+
+#[test]
+#[should_panic(expected = "is too large to allocate")]
+fn einsum_panics_with_the_same_message() {
+    let one = one();
+    let v = one.broadcast(1 << 40).unwrap();
+    let _ = einsum!("i,j->ij", v, v);
+}
+
+#[test]
+fn huge_broadcast_extents_contract_when_the_result_is_small() {
+    // A summed label of extent 2^20 over stride-0 views: a real sum, not an overflow.
+    let one = one();
+    let v = one.broadcast(1 << 20).unwrap();
+    assert_eq!(einsum!("i,i->", v, v).into_scalar(), f64::from(1 << 20));
+}
+
+#[test]
+fn nan_and_infinity_propagate_like_the_plain_sum() {
+    let mut a = Array2::<f64>::ones((3, 3));
+    a[[0, 1]] = f64::NAN;
+    a[[2, 2]] = f64::INFINITY;
+    let b = Array2::<f64>::eye(3);
+    let c = einsum!("ij,jk->ik", a, b);
+    // Row 0 meets the NaN in every column; row 2 meets 0 * inf = NaN in every column but the last,
+    // whose only non-zero product is 1 * inf.
+    assert!(c.row(0).iter().all(|x| x.is_nan()));
+    assert!(c.row(1).iter().all(|&x| x == 1.0));
+    assert!(c[[2, 0]].is_nan() && c[[2, 1]].is_nan());
+    assert_eq!(c[[2, 2]], f64::INFINITY);
+    // A diagonal that avoids the NaN does not see it.
+    assert_eq!(einsum!("ii->", a).into_scalar(), f64::INFINITY);
+    // inf - inf = NaN in a reduction.
+    let v = ndarray::array![f64::INFINITY, f64::NEG_INFINITY];
+    assert!(einsum!("i->", v).into_scalar().is_nan());
+}
+
+#[test]
+fn nan_propagates_through_the_gemm_path() {
+    let mut a = Array2::<f64>::ones((40, 40));
+    a[[5, 7]] = f64::NAN;
+    let c = einsum!("ij,jk->ik", a, a);
+    for ((i, k), x) in c.indexed_iter() {
+        assert_eq!(x.is_nan(), i == 5 || k == 7, "({i}, {k}) = {x}");
+    }
+}
+
+#[test]
+fn gradients_of_repeated_labels_are_not_a_mask_product() {
+    // The gradient of `ii->` is the identity: the off-diagonal zeros must stay zeros even when the
+    // upstream gradient is NaN or infinite (a mask multiply would turn 0 * inf into NaN).
+    let m = Array2::<f64>::ones((3, 3));
+    let (_, back) = einsum_vjp!("ii->", m);
+    let (g,) = back(&arr0(f64::INFINITY));
+    for ((i, j), &x) in g.indexed_iter() {
+        if i == j {
+            assert_eq!(x, f64::INFINITY);
+        } else {
+            assert_eq!(x, 0.0);
+        }
+    }
+}
+
+#[test]
+fn empty_arrays() {
+    let a = Array2::<f64>::zeros((0, 3));
+    let b = Array2::<f64>::zeros((3, 4));
+    assert_eq!(einsum!("ij,jk->ik", a, b).shape(), &[0, 4]);
+    let c = Array2::<f64>::zeros((2, 0));
+    let d = Array2::<f64>::zeros((0, 5));
+    assert_eq!(einsum!("ij,jk->ik", c, d), Array2::zeros((2, 5)));
+    assert_eq!(einsum!("ij->", c).into_scalar(), 0.0);
+    let e = Array1::<f64>::zeros(0);
+    assert_eq!(einsum!("i,i->", e, e).into_scalar(), 0.0);
+    let (z, back) = einsum_vjp!("ij,jk->ik", c, d);
+    let (gc, gd) = back(&z);
+    assert_eq!((gc.shape(), gd.shape()), (&[2, 0][..], &[0, 5][..]));
+}
+
+#[test]
+fn all_fifty_two_labels() {
+    // One operand with 52 axes, one per label, each of extent 1 except the first two: a permutation
+    // to the reversed order, then a full sum.
+    let mut shape = vec![1usize; 52];
+    shape[0] = 2;
+    shape[1] = 3;
+    let x = ArrayD::from_shape_fn(IxDyn(&shape), |ix| (ix[0] * 3 + ix[1]) as f64);
+    let y: ArrayD<f64> = einsum!(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ->ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba",
+        x
+    );
+    let mut expected_shape = shape.clone();
+    expected_shape.reverse();
+    assert_eq!(y.shape(), expected_shape.as_slice());
+    assert_eq!(y.sum(), x.sum());
+    let mut ix = vec![0usize; 52];
+    ix[51] = 1;
+    ix[50] = 2;
+    assert_eq!(y[IxDyn(&ix)], 5.0);
+    // The implicit output of all 52 labels sorts upper case first.
+    let z: ArrayD<f64> = einsum!("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", x);
+    assert_eq!(z.shape()[26], 2);
+    assert_eq!(z.shape()[27], 3);
+}
+
+#[test]
+fn sixteen_and_more_operands() {
+    let v = Array1::from_shape_fn(3, |i| 1.0 + i as f64);
+    let p = einsum!(
+        "i,i,i,i,i,i,i,i,i,i,i,i,i,i,i,i->i",
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v
+    );
+    assert_eq!(p, v.mapv(|x| x.powi(16)));
+    let m = Array2::from_shape_fn((2, 2), |(i, j)| if i == j { 1.0 } else { 0.5 });
+    let chain: Array2<f64> = einsum!(
+        "ab,bc,cd,de,ef,fg,gh,hi,ij,jk,kl,lm,mn,no,op,pq,qr->ar",
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m,
+        m
+    );
+    let mut expected: Array2<f64> = m.clone();
+    for _ in 1..17 {
+        expected = expected.dot(&m);
+    }
+    for (x, y) in chain.iter().zip(&expected) {
+        assert!((x - y).abs() <= 1e-9 * y.abs(), "{x} vs {y}");
+    }
+}
+
+#[test]
+fn hostile_strides() {
+    let base = Array2::from_shape_fn((6, 8), |(i, j)| (i * 8 + j) as f64);
+    // Negative steps on both axes, a zero-stride broadcast, and a transposed view at once.
+    let a = base.slice(s![..;-2, 1..;-3]);
+    let row = Array1::from_shape_fn(3, |j| j as f64 - 1.0);
+    let b = row.broadcast((3, 3)).unwrap();
+    let c = einsum!("ij,jk->ik", a, b.t());
+    assert_eq!(c, a.dot(&b.t()));
+}
+
+#[test]
+fn mismatches_name_everything() {
+    let a = ArrayD::<f64>::zeros(IxDyn(&[2, 3, 4]));
+    let err = try_einsum!("ij,jk->ik", a, a).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "einsum \"ij,jk->ik\": operand 0 has 3 axes but its term \"ij\" needs 2"
+    );
+    let err = try_einsum!("...ijk,l->", a, ArrayD::<f64>::zeros(IxDyn(&[]))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "einsum \"...ijk,l->\": operand 1 has 0 axes but its term \"l\" needs 1"
+    );
+    let x = Array2::<f64>::zeros((2, 3));
+    let y = Array2::<f64>::zeros((3, 2));
+    let err = try_einsum!("ij,ij->", x, y).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "einsum \"ij,ij->\": label 'i' has extent 2 in operand 0 (axis 0) but 3 in operand 1 (axis 0)"
+    );
+    let d = Array2::<f64>::zeros((2, 3));
+    let err = try_einsum!("ii->i", d).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "einsum \"ii->i\": label 'i' has extent 2 in operand 0 (axis 0) but 3 in operand 0 (axis 1)"
+    );
+    let e = ArrayD::<f64>::zeros(IxDyn(&[2, 3]));
+    let f = ArrayD::<f64>::zeros(IxDyn(&[4, 3]));
+    let err = try_einsum!("...i,...i->...", e, f).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "einsum \"...i,...i->...\": label '... dimension 0' has extent 2 in operand 0 (axis 0) but 4 in operand 1 (axis 0)"
+    );
+}
+
+#[test]
+#[should_panic(expected = "the upstream gradient has shape [3, 3] but the output has shape [2, 2]")]
+fn backward_with_a_wrong_gradient_shape_panics_clearly() {
+    let a = Array2::<f64>::ones((2, 2));
+    let (_, back) = einsum_vjp!("ij,jk->ik", a, a);
+    let _ = back(&Array2::ones((3, 3)));
+}

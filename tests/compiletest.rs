@@ -6,7 +6,7 @@
 
 #[rustversion::attr(not(stable(1.95)), ignore = "diagnostics are pinned to Rust 1.95")]
 #[test]
-fn ui() {
+fn compile_fail_and_pass_cases() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/pattern/*.rs");
     t.compile_fail("tests/ui/operands/*.rs");

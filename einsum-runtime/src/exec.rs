@@ -2,9 +2,7 @@
 //! extents, size-1 broadcasting), chooses the pairwise contraction order from the real extents, and
 //! runs each step with the loop kernel or a GEMM.
 
-use ndarray::{
-    linalg::general_mat_mul, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, IxDyn, LinalgScalar,
-};
+use ndarray::{linalg::general_mat_mul, ArrayD, ArrayViewD, ArrayViewMut2, IxDyn, LinalgScalar};
 
 use crate::__private::{GradSpec, Term};
 use crate::error::{AxisRef, EinsumError, ErrorKind};
@@ -355,21 +353,37 @@ fn pair<T: LinalgScalar>(
         kernel::contract(&mut out.strided_mut(), &a.strided(), Some(&b.strided()));
         return Ok(out);
     }
-    // Pack both sides as [batch, rows, cols] (summing labels only one side has), then one GEMM per
-    // batch index.
-    let concat = |x: &[Label], y: &[Label], z: &[Label]| -> Vec<Label> { [x, y, z].concat() };
-    let pa = unary(a, concat(&batch, &left, &summed), binding, pattern)?;
-    let pb = unary(b, concat(&batch, &summed, &right), binding, pattern)?;
+    // View both sides as [batch, rows, cols] matrices; a side whose layout does not allow it (or that
+    // has labels to sum on its own) is packed into that order first.
+    let packed_a;
+    let sa = a.strided();
+    let ma = match sa.as_matrices(&batch, &left, &summed) {
+        Some(m) => m,
+        None => {
+            packed_a = unary(a, [&batch[..], &left, &summed].concat(), binding, pattern)?;
+            packed_a
+                .strided()
+                .as_matrices(&batch, &left, &summed)
+                .expect("einsum-runtime internal error: packed left operand")
+        }
+    };
+    let packed_b;
+    let sb = b.strided();
+    let mb = match sb.as_matrices(&batch, &summed, &right) {
+        Some(m) => m,
+        None => {
+            packed_b = unary(b, [&batch[..], &summed, &right].concat(), binding, pattern)?;
+            packed_b
+                .strided()
+                .as_matrices(&batch, &summed, &right)
+                .expect("einsum-runtime internal error: packed right operand")
+        }
+    };
     let mut out = Dense::zeros(out_labels, binding, pattern)?;
-    let batches = side(&batch);
-    for t in 0..batches {
-        let a2 = ArrayView2::from_shape((m, k), &pa.data[t * m * k..(t + 1) * m * k])
-            .expect("einsum-runtime internal error: packed left operand");
-        let b2 = ArrayView2::from_shape((k, n), &pb.data[t * k * n..(t + 1) * k * n])
-            .expect("einsum-runtime internal error: packed right operand");
-        let mut c2 = ArrayViewMut2::from_shape((m, n), &mut out.data[t * m * n..(t + 1) * m * n])
+    for (t, c) in out.data.chunks_exact_mut(m * n).enumerate() {
+        let mut c2 = ArrayViewMut2::from_shape((m, n), c)
             .expect("einsum-runtime internal error: packed output");
-        general_mat_mul(T::one(), &a2, &b2, T::zero(), &mut c2);
+        general_mat_mul(T::one(), &ma.get(t), &mb.get(t), T::zero(), &mut c2);
     }
     Ok(out)
 }

@@ -11,7 +11,7 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayViewD, LinalgScalar};
+use ndarray::{ArrayView2, ArrayViewD, LinalgScalar, ShapeBuilder};
 
 /// A label id: `A..Z` = 0..26, `a..z` = 26..52, ellipsis dimensions from 52 on.
 pub(crate) type Label = u16;
@@ -138,6 +138,96 @@ impl<'a, T> Strided<'a, T> {
 
     pub fn axes(&self) -> &[Axis] {
         &self.axes
+    }
+
+    /// This tensor as `batch` matrices of `rows × cols` without copying, when every one of its labels
+    /// is in exactly one group, each group merges into a single axis (its labels are laid out
+    /// row-major in memory), and the merged strides are non-negative (as ndarray views require).
+    pub fn as_matrices(
+        &self,
+        batch: &[Label],
+        rows: &[Label],
+        cols: &[Label],
+    ) -> Option<Matrices<'a, T>> {
+        if self.axes.len() != batch.len() + rows.len() + cols.len() {
+            return None;
+        }
+        let groups = [
+            merge(&self.axes, batch)?,
+            merge(&self.axes, rows)?,
+            merge(&self.axes, cols)?,
+        ];
+        if groups.iter().any(|g| g.stride < 0) {
+            return None;
+        }
+        Some(Matrices {
+            ptr: self.ptr,
+            batch: groups[0],
+            rows: groups[1],
+            cols: groups[2],
+            life: PhantomData,
+        })
+    }
+}
+
+/// `labels` (all axes of one tensor) merged into one axis, if their strides allow it.
+fn merge(axes: &[Axis], labels: &[Label]) -> Option<Merged> {
+    let mut merged = Merged {
+        extent: 1,
+        stride: 0,
+    };
+    // Walk from the innermost label outwards; extent-1 axes never move the pointer and are skipped.
+    for &label in labels.iter().rev() {
+        let axis = axes.iter().find(|a| a.label == label)?;
+        if axis.extent == 1 {
+            continue;
+        }
+        if merged.extent == 1 {
+            merged.stride = axis.stride;
+        } else if axis.stride != merged.stride.checked_mul(merged.extent as isize)? {
+            return None;
+        }
+        merged.extent *= axis.extent;
+    }
+    Some(merged)
+}
+
+/// One merged group of axes.
+#[derive(Debug, Clone, Copy)]
+struct Merged {
+    extent: usize,
+    stride: isize,
+}
+
+/// A strided tensor seen as a batch of matrices (see [`Strided::as_matrices`]).
+pub(crate) struct Matrices<'a, T> {
+    ptr: *const T,
+    batch: Merged,
+    rows: Merged,
+    cols: Merged,
+    life: PhantomData<&'a [T]>,
+}
+
+impl<'a, T> Matrices<'a, T> {
+    /// Matrix `t` of the batch, as an ndarray view.
+    ///
+    /// # Panics
+    /// If `t` is not below the batch size.
+    pub fn get(&self, t: usize) -> ArrayView2<'a, T> {
+        assert!(
+            t < self.batch.extent,
+            "einsum-runtime internal error: batch index {t} out of range"
+        );
+        let shape = (self.rows.extent, self.cols.extent)
+            .strides((self.rows.stride as usize, self.cols.stride as usize));
+        // SAFETY: `as_matrices` built the three groups from all of the tensor's axes, each group an
+        // exact row-major merge of its labels' axes, so every `(t, i, j)` below the group extents is an
+        // index tuple of the tensor, which `Strided`'s constructors guarantee to be a valid element
+        // borrowed for `'a`. The strides are non-negative, as `from_shape_ptr` requires, and the
+        // view is read-only, like the `Strided` it comes from.
+        unsafe {
+            ArrayView2::from_shape_ptr(shape, self.ptr.offset(t as isize * self.batch.stride))
+        }
     }
 }
 

@@ -9,6 +9,8 @@ mod emit;
 mod input;
 mod pattern;
 mod plan;
+#[cfg(test)]
+mod proptests;
 
 use proc_macro::TokenStream;
 

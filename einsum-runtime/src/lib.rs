@@ -55,6 +55,7 @@ mod kernel;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use autograd::{gradcheck, loss, optim, GradcheckError, GradcheckReport, IntoVar, OpError};
 pub use autograd::{Float, Var};
 pub use error::{AxisRef, EinsumError, ErrorKind};
 

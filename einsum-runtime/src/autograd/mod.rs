@@ -21,6 +21,14 @@ use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn, LinalgScalar, ScalarOperand}
 use crate::__private::{check_gradient_shape, operand_gradient, Arg, GradSpec, Spec};
 use crate::error::EinsumError;
 
+mod gradcheck;
+pub mod loss;
+mod ops;
+pub mod optim;
+
+pub use gradcheck::{gradcheck, GradcheckError, GradcheckReport};
+pub use ops::{IntoVar, OpError};
+
 /// Element types that gradients are computed for: `f32` and `f64`.
 pub trait Float:
     LinalgScalar + num_traits::Float + ScalarOperand + fmt::Debug + fmt::Display + Send + Sync
@@ -225,7 +233,12 @@ impl<T: Float> Var<T> {
                     let parent_grads = backward(&grad, &node.0.parents);
                     for (parent, pg) in node.0.parents.iter().zip(parent_grads) {
                         if let (true, Some(pg)) = (parent.requires_grad(), pg) {
-                            debug_assert_eq!(pg.shape(), parent.data().shape());
+                            assert!(
+                                pg.shape() == parent.data().shape(),
+                                "a backward closure returned a gradient of shape {:?} for an input of shape {:?}",
+                                pg.shape(),
+                                parent.data().shape()
+                            );
                             let mut slot = pending.remove(&parent.0.id);
                             accumulate(&mut slot, pg);
                             pending.insert(parent.0.id, slot.expect("just accumulated"));

@@ -6,7 +6,7 @@ use ndarray::{linalg::general_mat_mul, ArrayD, ArrayViewD, ArrayViewMut2, IxDyn,
 
 use crate::__private::{GradSpec, Term};
 use crate::error::{AxisRef, EinsumError, ErrorKind};
-use crate::kernel::{self, fold_axes, Axis, Label, Strided, StridedMut};
+use crate::kernel::{self, fold_axes, Axis, Label, Matrices, Strided, StridedMut};
 
 /// Label id of the first ellipsis dimension; ellipsis dimension `d` (counted from the left of the
 /// longest ellipsis) is `ELLIPSIS + d`.
@@ -353,32 +353,15 @@ fn pair<T: LinalgScalar>(
         kernel::contract(&mut out.strided_mut(), &a.strided(), Some(&b.strided()));
         return Ok(out);
     }
-    // View both sides as [batch, rows, cols] matrices; a side whose layout does not allow it (or that
-    // has labels to sum on its own) is packed into that order first.
-    let packed_a;
-    let sa = a.strided();
-    let ma = match sa.as_matrices(&batch, &left, &summed) {
-        Some(m) => m,
-        None => {
-            packed_a = unary(a, [&batch[..], &left, &summed].concat(), binding, pattern)?;
-            packed_a
-                .strided()
-                .as_matrices(&batch, &left, &summed)
-                .expect("einsum-runtime internal error: packed left operand")
-        }
-    };
-    let packed_b;
-    let sb = b.strided();
-    let mb = match sb.as_matrices(&batch, &summed, &right) {
-        Some(m) => m,
-        None => {
-            packed_b = unary(b, [&batch[..], &summed, &right].concat(), binding, pattern)?;
-            packed_b
-                .strided()
-                .as_matrices(&batch, &summed, &right)
-                .expect("einsum-runtime internal error: packed right operand")
-        }
-    };
+    let (mut packed_a, mut packed_b) = (None, None);
+    let ma = matrices(a, [&batch, &left, &summed], &mut packed_a, binding, pattern)?;
+    let mb = matrices(
+        b,
+        [&batch, &summed, &right],
+        &mut packed_b,
+        binding,
+        pattern,
+    )?;
     let mut out = Dense::zeros(out_labels, binding, pattern)?;
     for (t, c) in out.data.chunks_exact_mut(m * n).enumerate() {
         let mut c2 = ArrayViewMut2::from_shape((m, n), c)
@@ -386,6 +369,25 @@ fn pair<T: LinalgScalar>(
         general_mat_mul(T::one(), &ma.get(t), &mb.get(t), T::zero(), &mut c2);
     }
     Ok(out)
+}
+
+/// `t` as `[batch, rows, cols]` matrices: in place when its layout allows, else packed into `packed`
+/// in that order first (which also sums labels only `t` has).
+fn matrices<'t, T: LinalgScalar>(
+    t: &'t Tensor<'_, T>,
+    [batch, rows, cols]: [&[Label]; 3],
+    packed: &'t mut Option<Dense<T>>,
+    binding: &Binding,
+    pattern: &str,
+) -> Result<Matrices<'t, T>, EinsumError> {
+    if let Some(m) = t.strided().as_matrices(batch, rows, cols) {
+        return Ok(m);
+    }
+    let dense = packed.insert(unary(t, [batch, rows, cols].concat(), binding, pattern)?);
+    Ok(dense
+        .strided()
+        .as_matrices(batch, rows, cols)
+        .expect("einsum-runtime internal error: a packed operand is a batch of matrices"))
 }
 
 fn strided_inputs<'a, T>(views: &[ArrayViewD<'a, T>], binding: &Binding) -> Vec<Tensor<'a, T>> {

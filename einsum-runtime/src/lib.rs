@@ -120,6 +120,10 @@ pub use einsum_macro::try_einsum;
 /// assert_eq!(gm, Array2::eye(2));
 /// ```
 ///
+/// `back` borrows the operands (as `einsum!` does, nothing is copied), so it cannot outlive them:
+/// bind a temporary operand such as `a.t()` with `let` before the call, or the borrow checker will
+/// report that it is dropped while still borrowed.
+///
 /// # Panics
 /// As [`einsum!`] for the operands; `back` panics if `g`'s shape differs from the value's.
 #[doc(inline)]

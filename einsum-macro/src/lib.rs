@@ -6,6 +6,8 @@
 
 mod check;
 mod emit;
+#[cfg(test)]
+mod expansion_tests;
 mod input;
 mod pattern;
 mod plan;

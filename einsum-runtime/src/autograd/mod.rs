@@ -231,6 +231,12 @@ impl<T: Float> Var<T> {
                 None => accumulate(&mut node.0.grad.borrow_mut(), grad),
                 Some(backward) => {
                     let parent_grads = backward(&grad, &node.0.parents);
+                    assert!(
+                        parent_grads.len() == node.0.parents.len(),
+                        "a backward closure returned {} gradients for {} inputs",
+                        parent_grads.len(),
+                        node.0.parents.len()
+                    );
                     for (parent, pg) in node.0.parents.iter().zip(parent_grads) {
                         if let (true, Some(pg)) = (parent.requires_grad(), pg) {
                             assert!(

@@ -85,8 +85,8 @@ fn bind(
     }
     let ellipsis: Vec<Label> = (0..rank).map(|d| ELLIPSIS + d as Label).collect();
 
-    let mut extents: Vec<Option<usize>> = vec![None; usize::from(ELLIPSIS) + rank];
-    let mut sources: Vec<Option<AxisRef>> = vec![None; extents.len()];
+    // Per label, the axis that fixed its extent: the first one, unless that one has extent 1.
+    let mut bound: Vec<Option<AxisRef>> = vec![None; usize::from(ELLIPSIS) + rank];
     let mut axis_labels = Vec::with_capacity(terms.len());
     for (i, (term, shape)) in terms.iter().zip(shapes).enumerate() {
         let labels = expand_term(term, &ellipsis[rank - ellipsis_ranks[i]..]);
@@ -96,34 +96,27 @@ fn bind(
                 axis,
                 extent: len,
             };
-            let slot = usize::from(label);
-            match (extents[slot], sources[slot]) {
-                (None, _) => {
-                    extents[slot] = Some(len);
-                    sources[slot] = Some(here);
-                }
-                (Some(known), _) if known == len || len == 1 => {}
-                (Some(1), _) => {
-                    extents[slot] = Some(len);
-                    sources[slot] = Some(here);
-                }
-                (Some(_), first) => {
+            let slot = &mut bound[usize::from(label)];
+            match *slot {
+                Some(first) if first.extent == len || len == 1 => {}
+                Some(first) if first.extent != 1 => {
                     return Err(EinsumError::new(
                         pattern,
                         ErrorKind::ExtentMismatch {
                             label: label_name(label),
-                            first: first.expect("a bound label has a source"),
+                            first,
                             second: here,
                         },
                     ))
                 }
+                _ => *slot = Some(here),
             }
         }
         axis_labels.push(labels);
     }
     Ok(Binding {
         axis_labels,
-        extents,
+        extents: bound.iter().map(|b| b.map(|a| a.extent)).collect(),
         ellipsis,
     })
 }

@@ -301,7 +301,7 @@ fn unary<T: LinalgScalar>(
     Ok(out)
 }
 
-/// Contracts two tensors, keeping the labels in `keep` (in the order batch, left, right).
+/// Contracts two tensors, keeping their labels that are in `keep`.
 fn pair<T: LinalgScalar>(
     a: &Tensor<'_, T>,
     b: &Tensor<'_, T>,
@@ -342,7 +342,15 @@ fn pair<T: LinalgScalar>(
             binding,
         ) >= GEMM_MIN_WORK as f64;
     if !gemm {
-        let mut out = Dense::zeros(out_labels, binding, pattern)?;
+        // The loop kernel writes any order: take `keep`'s, which is the output's order on the last
+        // step, so that no permuting copy follows.
+        let mut ordered: Vec<Label> = Vec::with_capacity(out_labels.len());
+        for &l in keep {
+            if out_labels.contains(&l) && !ordered.contains(&l) {
+                ordered.push(l);
+            }
+        }
+        let mut out = Dense::zeros(ordered, binding, pattern)?;
         kernel::contract(&mut out.strided_mut(), &a.strided(), Some(&b.strided()));
         return Ok(out);
     }

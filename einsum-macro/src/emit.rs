@@ -126,7 +126,7 @@ fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
             } else {
                 quote!(finish)
             };
-            quote!(#kind.#method::<#dim, #n, _>(&#spec, &#grads, [#(#args),*]))
+            quote!(#rt::Finish::<_, #dim, #n>::#method(#kind, &#spec, &#grads, [#(#args),*]))
         }
         Mode::Vjp => {
             let (value, back, g) = (

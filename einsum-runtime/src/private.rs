@@ -191,45 +191,56 @@ fn into_dim<T, D: Dimension>(a: ArrayD<T>) -> Array<T, D> {
         .expect("einsum-runtime internal error: the planned rank is the computed rank")
 }
 
-impl Kind<IsArray> {
-    pub fn try_finish<D: Dimension, const N: usize, T: LinalgScalar>(
-        self,
-        spec: &Spec,
-        _grads: &[GradSpec; N],
-        args: [Arg<'_, T>; N],
-    ) -> Result<Array<T, D>, EinsumError> {
-        exec::forward(spec.pattern, spec.inputs, &spec.output, &views(args)).map(into_dim)
-    }
+/// The last step of `einsum!`/`try_einsum!`: arrays give an array, any `Var` gives a `Var`. A trait
+/// (rather than inherent methods per kind) so that a call whose kind is unknown, because an operand
+/// is not an operand at all, adds no second error to the one that says so.
+pub trait Finish<T, D, const N: usize> {
+    type Output;
 
-    pub fn finish<D: Dimension, const N: usize, T: LinalgScalar>(
+    fn try_finish(
         self,
-        spec: &Spec,
-        grads: &[GradSpec; N],
+        spec: &'static Spec,
+        grads: &'static [GradSpec; N],
         args: [Arg<'_, T>; N],
-    ) -> Array<T, D> {
+    ) -> Result<Self::Output, EinsumError>;
+
+    fn finish(
+        self,
+        spec: &'static Spec,
+        grads: &'static [GradSpec; N],
+        args: [Arg<'_, T>; N],
+    ) -> Self::Output
+    where
+        Self: Sized,
+    {
         self.try_finish(spec, grads, args)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
-impl Kind<IsVar> {
-    pub fn try_finish<D: Dimension, const N: usize, T: Float>(
+impl<T: LinalgScalar, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsArray> {
+    type Output = Array<T, D>;
+
+    fn try_finish(
+        self,
+        spec: &'static Spec,
+        _grads: &'static [GradSpec; N],
+        args: [Arg<'_, T>; N],
+    ) -> Result<Array<T, D>, EinsumError> {
+        exec::forward(spec.pattern, spec.inputs, &spec.output, &views(args)).map(into_dim)
+    }
+}
+
+impl<T: Float, D, const N: usize> Finish<T, D, N> for Kind<IsVar> {
+    type Output = Var<T>;
+
+    fn try_finish(
         self,
         spec: &'static Spec,
         grads: &'static [GradSpec; N],
         args: [Arg<'_, T>; N],
     ) -> Result<Var<T>, EinsumError> {
         crate::autograd::einsum_var(spec, grads, args)
-    }
-
-    pub fn finish<D: Dimension, const N: usize, T: Float>(
-        self,
-        spec: &'static Spec,
-        grads: &'static [GradSpec; N],
-        args: [Arg<'_, T>; N],
-    ) -> Var<T> {
-        self.try_finish::<D, N, T>(spec, grads, args)
-            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

@@ -9,65 +9,23 @@
 //!
 //! Run with `cargo run --example seed_network`.
 
-use einsum_runtime::{einsum, Var};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 use serde_json::Value;
 
-const FIXTURE: &str = include_str!("../tests/fixtures/seed_network.json");
+#[path = "../tests/fixtures/seed_network.rs"]
+mod seed;
+use seed::{array, rel_err};
+
 const RTOL: f64 = 1e-10;
 
-/// `{"shape": [...], "data": [...]}` (row-major) as an array.
-fn array(v: &Value) -> ArrayD<f64> {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .map(|d| d.as_u64().expect("extent") as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), data).expect("data length matches shape")
-}
-
-/// Largest |got - want| over the largest |want| (infinite if the shapes differ).
-fn rel_err(got: &ArrayD<f64>, want: &ArrayD<f64>) -> f64 {
-    if got.shape() != want.shape() {
-        return f64::INFINITY;
-    }
-    let scale = want.iter().fold(f64::MIN_POSITIVE, |m, w| m.max(w.abs()));
-    got.iter()
-        .zip(want)
-        .fold(0.0, |m, (g, w)| m.max((g - w).abs() / scale))
-}
-
 fn main() {
-    let fixture: Value = serde_json::from_str(FIXTURE).expect("the fixture is valid JSON");
+    let fixture = seed::fixture();
     let net = &fixture["network"];
-    let patterns = ["ij,jk->ik", "ij,jk->ik", "ij,cij->ij", "ab,bd->"];
-    assert_eq!(
-        net["patterns"],
-        serde_json::json!(patterns),
-        "the fixture's network is not the one built here"
-    );
-    let weights: Vec<Var<f64>> = net["weights"]
-        .as_array()
-        .expect("weights")
-        .iter()
-        .map(|w| Var::new(array(w)))
-        .collect();
-    let [w1, w2, w3, w4] = &weights[..] else {
-        panic!("the fixture has {} weights, expected 4", weights.len());
-    };
-    let x = Var::new(array(&net["x"]));
-
-    let h = einsum!("ij,jk->ik", x, w1).sigmoid();
-    let h = einsum!("ij,jk->ik", h, w2).sigmoid();
-    let h = einsum!("ij,cij->ij", h, w3).sigmoid();
-    let out = einsum!("ab,bd->", h, w4).sigmoid();
+    let seed::Network {
+        x,
+        weights,
+        output: out,
+    } = seed::build(net);
     out.backward();
 
     let mut ok = true;
@@ -87,7 +45,9 @@ fn main() {
     );
 
     let mut report = |name: String, got: Option<ArrayD<f64>>, want: &Value| {
-        let err = got.map_or(f64::INFINITY, |g| rel_err(&g, &array(want)));
+        let err = got.map_or(f64::INFINITY, |g| {
+            rel_err(g.view(), &array(want)).unwrap_or(f64::INFINITY)
+        });
         let good = err <= RTOL;
         ok &= good;
         println!(
@@ -102,7 +62,7 @@ fn main() {
         .enumerate()
     {
         report(
-            format!("grad w{} {:?} {}", k + 1, w.shape(), patterns[k]),
+            format!("grad w{} {:?} {}", k + 1, w.shape(), seed::PATTERNS[k]),
             w.grad(),
             want,
         );

@@ -14,56 +14,18 @@
 //! absolute 1e-10 would be much weaker than it looks.
 
 use einsum_runtime::{einsum, einsum_vjp, Var};
-use ndarray::{Array, ArrayD, Dimension, IxDyn};
+use ndarray::{Array, ArrayD, Dimension};
 use serde_json::Value;
 
-const FIXTURE: &str = include_str!("fixtures/seed_network.json");
+#[path = "fixtures/seed_network.rs"]
+mod seed;
+use seed::{array, fixture, rel_err};
+
 const RTOL: f64 = 1e-10;
-
-fn fixture() -> Value {
-    serde_json::from_str(FIXTURE).expect("tests/fixtures/seed_network.json is valid JSON")
-}
-
-/// `{"shape": [...], "data": [...]}` (row-major) as an array.
-fn array(v: &Value) -> ArrayD<f64> {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .map(|d| d.as_u64().expect("extent") as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), data).expect("data length matches shape")
-}
-
-/// The largest error relative to the reference array's largest magnitude, or an error message.
-fn rel_err<D: Dimension>(got: &Array<f64, D>, want: &ArrayD<f64>) -> Result<f64, String> {
-    if got.shape() != want.shape() {
-        return Err(format!(
-            "shape {:?}, expected {:?}",
-            got.shape(),
-            want.shape()
-        ));
-    }
-    let scale = want
-        .iter()
-        .fold(0.0_f64, |m, w| m.max(w.abs()))
-        .max(f64::MIN_POSITIVE);
-    let err = got
-        .iter()
-        .zip(want.iter())
-        .fold(0.0_f64, |m, (g, w)| m.max((g - w).abs() / scale));
-    Ok(err)
-}
 
 #[track_caller]
 fn assert_close<D: Dimension>(what: &str, got: &Array<f64, D>, want: &ArrayD<f64>) {
-    match rel_err(got, want) {
+    match rel_err(got.view().into_dyn(), want) {
         Ok(err) if err <= RTOL => {}
         Ok(err) => {
             panic!("{what}: relative error {err:e} > {RTOL:e}\n got: {got:?}\nwant: {want:?}")
@@ -83,35 +45,11 @@ fn as_dim_of<D: Dimension>(g: &ArrayD<f64>, _like: &Array<f64, D>) -> Array<f64,
 fn seed_network_matches_jax() {
     let f = fixture();
     let net = &f["network"];
-    let patterns: Vec<&str> = net["patterns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
-    assert_eq!(
-        patterns,
-        ["ij,jk->ik", "ij,jk->ik", "ij,cij->ij", "ab,bd->"],
-        "the fixture's network is not the one built below"
-    );
-    let weights: Vec<ArrayD<f64>> = net["weights"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(array)
-        .collect();
-    let [w1, w2, w3, w4]: [Var<f64>; 4] = weights
-        .into_iter()
-        .map(Var::new)
-        .collect::<Vec<_>>()
-        .try_into()
-        .expect("four weights");
-    let x = Var::new(array(&net["x"]));
-
-    let h = einsum!("ij,jk->ik", x, w1).sigmoid();
-    let h = einsum!("ij,jk->ik", h, w2).sigmoid();
-    let h = einsum!("ij,cij->ij", h, w3).sigmoid();
-    let out = einsum!("ab,bd->", h, w4).sigmoid();
+    let seed::Network {
+        x,
+        weights,
+        output: out,
+    } = seed::build(net);
 
     let want_out = net["output"].as_f64().unwrap();
     let got_out = *out.data().first().unwrap();
@@ -122,13 +60,13 @@ fn seed_network_matches_jax() {
 
     out.backward();
     assert_close("grad x", &x.grad().unwrap(), &array(&net["grad_x"]));
-    for (k, (w, want)) in [w1, w2, w3, w4]
+    for (k, (w, want)) in weights
         .iter()
         .zip(net["grad_weights"].as_array().unwrap())
         .enumerate()
     {
         assert_close(
-            &format!("grad weight {k} ({})", patterns[k]),
+            &format!("grad weight {k} ({})", seed::PATTERNS[k]),
             &w.grad().expect("a weight gets a gradient"),
             &array(want),
         );

@@ -743,7 +743,7 @@ fn softmax_gradient_by_hand() {
 
     // log_softmax: y_i = x_i - ln(sum e^x), dy_0/dx_k = [k == 0] - softmax_k.
     let x = Var::new(array![0.3, -0.4, 1.0].into_dyn());
-    let p = x.softmax(0).data().clone();
+    let p = x.softmax(0).data().as_ref().clone();
     x.log_softmax(0)
         .backward_with(array![1.0, 0.0, 0.0].into_dyn());
     assert_close(

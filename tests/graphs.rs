@@ -119,6 +119,7 @@ fn node_reached_by_paths_of_different_lengths() {
 
     let h0 = h
         .data()
+        .as_ref()
         .clone()
         .into_dimensionality::<ndarray::Ix2>()
         .unwrap();

@@ -32,7 +32,7 @@ macro_rules! zero_cases {
                 fn var(ops: &[ArrayD<f64>], g: &ArrayD<f64>) -> (ArrayD<f64>, Vec<Option<ArrayD<f64>>>) {
                     let vs: Vec<Var<f64>> = ops.iter().map(|op| Var::new(op.clone())).collect();
                     let z = einsum!($pat, $(vs[$i]),*);
-                    let value = z.data().clone();
+                    let value = z.data().as_ref().clone();
                     z.backward_with(g.clone());
                     (value, vs.iter().map(Var::grad).collect())
                 }

@@ -10,7 +10,7 @@
 //! Gradients only accumulate: a `Var` used twice receives the sum of both contributions. Backward runs
 //! on detached values; higher-order gradients are out of scope.
 
-use std::cell::{Ref, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -38,15 +38,52 @@ impl Float for f32 {}
 impl Float for f64 {}
 
 /// Maps the node's gradient to one gradient per parent (`None` where the parent needs none).
-type Backward<T> = Box<dyn Fn(&ArrayD<T>, &[Var<T>]) -> Vec<Option<ArrayD<T>>>>;
+type Backward<T> = Box<dyn Fn(&ArrayD<T>, &[Parent<T>]) -> Vec<Option<ArrayD<T>>>>;
 
+/// A node's value is an immutable, shared array: [`Var::set_data`] swaps in a new `Rc` and never
+/// writes into the old one, so every operation recorded earlier keeps the exact values it ran on.
 struct Node<T> {
     id: u64,
-    value: RefCell<ArrayD<T>>,
+    value: RefCell<Rc<ArrayD<T>>>,
     grad: RefCell<Option<ArrayD<T>>>,
     requires_grad: bool,
-    parents: Vec<Var<T>>,
+    parents: Vec<Parent<T>>,
     backward: Option<Backward<T>>,
+}
+
+/// An input of a recorded operation, as its backward closure sees it: the value the input had when
+/// the operation ran (not its value now: an optimizer may have replaced it since), and whether
+/// gradients flow into it.
+///
+/// ```
+/// use einsum_runtime::Var;
+/// use ndarray::{array, ArrayD};
+///
+/// // A custom op, `y = 3 x`, written with `Var::from_op`.
+/// let x = Var::new(array![1.0, 2.0].into_dyn());
+/// let y = Var::from_op(x.data().mapv(|v| 3.0 * v), vec![x.clone()], |g, parents| {
+///     assert_eq!(parents[0].data(), &array![1.0, 2.0].into_dyn()); // the recorded value
+///     vec![parents[0].requires_grad().then(|| g.mapv(|g| 3.0 * g))]
+/// });
+/// x.set_data(array![10.0, 20.0].into_dyn()); // does not change what `y` recorded
+/// y.sum().backward();
+/// assert_eq!(x.grad().unwrap(), ArrayD::from_elem(ndarray::IxDyn(&[2]), 3.0));
+/// ```
+pub struct Parent<T> {
+    var: Var<T>,
+    value: Rc<ArrayD<T>>,
+}
+
+impl<T: Float> Parent<T> {
+    /// The input's value when the operation was recorded.
+    pub fn data(&self) -> &ArrayD<T> {
+        &self.value
+    }
+
+    /// Whether gradients flow into this input.
+    pub fn requires_grad(&self) -> bool {
+        self.var.requires_grad()
+    }
 }
 
 /// A value in a computation graph that records how it was made, so that [`Var::backward`] can compute
@@ -92,12 +129,12 @@ impl<T: Float> Var<T> {
     fn make(
         value: ArrayD<T>,
         requires_grad: bool,
-        parents: Vec<Var<T>>,
+        parents: Vec<Parent<T>>,
         backward: Option<Backward<T>>,
     ) -> Self {
         Var(Rc::new(Node {
             id: next_id(),
-            value: RefCell::new(value),
+            value: RefCell::new(Rc::new(value)),
             grad: RefCell::new(None),
             requires_grad,
             parents,
@@ -126,17 +163,25 @@ impl<T: Float> Var<T> {
         Self::make(value, false, Vec::new(), None)
     }
 
-    /// A new node computed from `parents`. `backward` receives this node's gradient and the parents
-    /// and returns one gradient per parent (it may return `None` for parents that need none). If no
-    /// parent needs a gradient, nothing is recorded and the result is a constant.
+    /// A new node computed from `parents`. `backward` receives this node's gradient and the parents,
+    /// each with the value it had now, when the node is recorded (see [`Parent`]), and returns one
+    /// gradient per parent (it may return `None` for parents that need none). If no parent needs a
+    /// gradient, nothing is recorded and the result is a constant.
     ///
-    /// This is how new differentiable operations are written; see the crate's elementwise ops.
+    /// This is how new differentiable operations are written; see [`Parent`] for an example.
     pub fn from_op(
         value: ArrayD<T>,
         parents: Vec<Var<T>>,
-        backward: impl Fn(&ArrayD<T>, &[Var<T>]) -> Vec<Option<ArrayD<T>>> + 'static,
+        backward: impl Fn(&ArrayD<T>, &[Parent<T>]) -> Vec<Option<ArrayD<T>>> + 'static,
     ) -> Self {
         if parents.iter().any(Var::requires_grad) {
+            let parents = parents
+                .into_iter()
+                .map(|var| Parent {
+                    value: var.data(),
+                    var,
+                })
+                .collect();
             Self::make(value, true, parents, Some(Box::new(backward)))
         } else {
             Self::constant(value)
@@ -145,18 +190,31 @@ impl<T: Float> Var<T> {
 
     /// The same value, cut from the graph: nothing flows back through the result.
     pub fn detach(&self) -> Self {
-        Self::constant(self.data().clone())
+        Self::constant(self.data().as_ref().clone())
     }
 
-    /// The value (a guard that derefs to the array).
-    pub fn data(&self) -> Ref<'_, ArrayD<T>> {
-        self.0.value.borrow()
+    /// The value: a shared, immutable array (`Rc` derefs to it). Holding it is always safe: it is
+    /// never written in place, so it neither blocks [`set_data`](Var::set_data) nor changes under you.
+    pub fn data(&self) -> Rc<ArrayD<T>> {
+        Rc::clone(&self.0.value.borrow())
     }
 
-    /// Replaces the value in place (optimizers use this). The graph built from the old value is not
-    /// updated; build a new one after changing parameters.
+    /// Replaces the value (optimizers use this). Operations recorded before keep the value they ran
+    /// on, so a backward pass through a graph built earlier computes the gradient at the old values,
+    /// exactly as the forward pass did; build a new graph to differentiate at the new value.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// let w = Var::new(array![1.0, 2.0].into_dyn());
+    /// let y = (&w * &w).sum();
+    /// w.set_data(array![10.0, 20.0].into_dyn());
+    /// y.backward();
+    /// assert_eq!(w.grad().unwrap(), array![2.0, 4.0].into_dyn()); // 2w at the forward's w
+    /// ```
     pub fn set_data(&self, value: ArrayD<T>) {
-        *self.0.value.borrow_mut() = value;
+        *self.0.value.borrow_mut() = Rc::new(value);
     }
 
     /// The value's shape.
@@ -215,7 +273,7 @@ impl<T: Float> Var<T> {
         let mut stack = vec![self.clone()];
         while let Some(v) = stack.pop() {
             if v.requires_grad() && seen.insert(v.0.id) {
-                stack.extend(v.0.parents.iter().cloned());
+                stack.extend(v.0.parents.iter().map(|p| p.var.clone()));
                 order.push(v);
             }
         }
@@ -245,9 +303,10 @@ impl<T: Float> Var<T> {
                                 pg.shape(),
                                 parent.data().shape()
                             );
-                            let mut slot = pending.remove(&parent.0.id);
+                            let id = parent.var.0.id;
+                            let mut slot = pending.remove(&id);
                             accumulate(&mut slot, pg);
-                            pending.insert(parent.0.id, slot.expect("just accumulated"));
+                            pending.insert(id, slot.expect("just accumulated"));
                         }
                     }
                 }
@@ -280,15 +339,14 @@ pub(crate) fn einsum_var<T: Float, const N: usize>(
         })
         .collect();
     let value = {
-        let guards: Vec<Ref<'_, ArrayD<T>>> = operands.iter().map(Var::data).collect();
-        let views: Vec<ArrayViewD<'_, T>> = guards.iter().map(|g| g.view()).collect();
+        let values: Vec<Rc<ArrayD<T>>> = operands.iter().map(Var::data).collect();
+        let views: Vec<ArrayViewD<'_, T>> = values.iter().map(|v| v.view()).collect();
         crate::exec::forward(spec.pattern, spec.inputs, &spec.output, &views)?
     };
     let shape = value.shape().to_vec();
     Ok(Var::from_op(value, operands, move |g, parents| {
         check_gradient_shape(spec, &shape, g.shape()).unwrap_or_else(|e| panic!("{e}"));
-        let guards: Vec<Ref<'_, ArrayD<T>>> = parents.iter().map(Var::data).collect();
-        let views: Vec<ArrayViewD<'_, T>> = guards.iter().map(|g| g.view()).collect();
+        let views: Vec<ArrayViewD<'_, T>> = parents.iter().map(|p| p.data().view()).collect();
         let g = g.view();
         (0..N)
             .map(|k| {

@@ -3,8 +3,9 @@
 //! A training step is: [`zero_grad`](Sgd::zero_grad), build the loss from the parameters, call
 //! [`backward`](Var::backward), then [`step`](Sgd::step). `step` reads each parameter's
 //! [`grad`](Var::grad) and writes the new value with [`set_data`](Var::set_data); a parameter without
-//! a gradient (not reached by the last backward pass) is left as it is. Build a new graph after each
-//! step: a graph built earlier still refers to the old values in its backward closures.
+//! a gradient (not reached by the last backward pass) is left as it is. A step never changes a graph
+//! recorded before it: such a graph keeps the values it ran on, so its backward pass still gives the
+//! gradients at those values. Build a new graph after each step to differentiate at the new ones.
 
 use ndarray::{ArrayD, Zip};
 
@@ -83,7 +84,7 @@ impl<T: Float> Sgd<T> {
                     None => v.insert(g).clone(),
                 }
             };
-            let mut value = p.data().clone();
+            let mut value = p.data().as_ref().clone();
             let lr = self.lr;
             value.zip_mut_with(&update, |x, &u| *x = *x - lr * u);
             p.set_data(value);
@@ -184,7 +185,7 @@ impl<T: Float> Adam<T> {
             s.step = s.step.saturating_add(1);
             let c1 = one - b1.powi(s.step);
             let c2 = one - b2.powi(s.step);
-            let mut value = p.data().clone();
+            let mut value = p.data().as_ref().clone();
             Zip::from(&mut value)
                 .and(&mut s.m)
                 .and(&mut s.v)

@@ -41,6 +41,11 @@ macro_rules! gradient_cases {
 
                 #[test]
                 fn gradients() {
+                    let ops = small_operands($pat);
+                    let z = reference($pat, &views(&ops));
+                    let g = ArrayD::ones(z.raw_dim());
+                    assert_path($pat, || vjp::<f64>(&views(&ops), &g));
+                    assert_path($pat, || var(&ops, &g));
                     check_gradients_with($pat, vjp::<f64>, vjp::<f32>, Some(var), &gradient_draws());
                     check_gradients_directional($pat, vjp::<f64>, &big_opts(&[$($big)?]));
                 }

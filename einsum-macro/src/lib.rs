@@ -4,6 +4,9 @@
 //! Each macro runs parse -> check -> plan -> emit, one module each. Only `emit` produces tokens, and
 //! it never validates.
 
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
 mod check;
 mod emit;
 #[cfg(test)]
@@ -13,23 +16,68 @@ mod pattern;
 mod plan;
 #[cfg(test)]
 mod proptests;
+mod schedule;
 
 use proc_macro::TokenStream;
+use quote::quote;
+
+use check::{check_operand_count, check_pattern};
+use emit::Mode;
+use input::Input;
+use pattern::{parse_pattern, Problem};
+use plan::Plan;
+
+/// The whole pipeline: parse, check, plan, emit. Any problem yields compile errors and no other code.
+fn expand(tokens: proc_macro2::TokenStream, mode: Mode) -> proc_macro2::TokenStream {
+    // Several errors are several `compile_error!`s: a block keeps them one expression.
+    try_expand(tokens, mode).unwrap_or_else(|e| {
+        let errors = e.into_compile_error();
+        quote!({ #errors })
+    })
+}
+
+fn try_expand(
+    tokens: proc_macro2::TokenStream,
+    mode: Mode,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let input: Input = syn::parse2(tokens)?;
+    let text = input.pattern.value();
+    let pattern = parse_pattern(&text).map_err(|problems| {
+        combine_problems(&input, &text, problems).expect("parse errors are never empty")
+    })?;
+    if let Some(error) = combine_problems(&input, &text, check_pattern(&pattern)) {
+        return Err(error);
+    }
+    check_operand_count(&pattern, &input)?;
+    let plan = Plan::new(&text, &pattern);
+    Ok(emit::emit(&plan, &input, mode))
+}
+
+/// One error for all the problems of a pattern, each on the pattern literal.
+fn combine_problems(input: &Input, text: &str, problems: Vec<Problem>) -> Option<syn::Error> {
+    problems
+        .into_iter()
+        .map(|p| syn::Error::new(input.pattern.span(), p.render(text)))
+        .reduce(|mut all, e| {
+            all.combine(e);
+            all
+        })
+}
 
 /// Evaluates an einsum; see `einsum_runtime::einsum!`.
 #[proc_macro]
 pub fn einsum(tokens: TokenStream) -> TokenStream {
-    emit::expand(tokens.into(), emit::Mode::Panic).into()
+    expand(tokens.into(), Mode::Panic).into()
 }
 
 /// Evaluates an einsum, returning a `Result`; see `einsum_runtime::try_einsum!`.
 #[proc_macro]
 pub fn try_einsum(tokens: TokenStream) -> TokenStream {
-    emit::expand(tokens.into(), emit::Mode::Try).into()
+    expand(tokens.into(), Mode::Try).into()
 }
 
 /// Evaluates an einsum and returns its backward closure; see `einsum_runtime::einsum_vjp!`.
 #[proc_macro]
 pub fn einsum_vjp(tokens: TokenStream) -> TokenStream {
-    emit::expand(tokens.into(), emit::Mode::Vjp).into()
+    expand(tokens.into(), Mode::Vjp).into()
 }

@@ -8,7 +8,9 @@ use crate::pattern::{Pattern, Term};
 
 /// A label as the runtime sees it: `A..Z` are 0..26 and `a..z` are 26..52, so sorting ids sorts by
 /// character code, as numpy does for the implicit output. Ellipsis dimensions get ids from 52 on at
-/// run time, once the operands' ranks are known.
+/// run time, once the operands' ranks are known. This restates `einsum_runtime::contract::Label`
+/// (the runtime depends on this crate, so this crate cannot import it); [`label_id`] and
+/// [`label_char`] are the only encoders and decoders.
 pub type LabelId = u16;
 
 fn label_id(ch: char) -> LabelId {
@@ -34,6 +36,35 @@ impl TermPlan {
             ellipsis: term.ellipsis.map(|e| e.index),
             spelling: term.spelling(),
         }
+    }
+
+    /// The term's labels as characters, in order (repeats included, ellipsis left out).
+    pub fn chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.labels.iter().map(|&id| label_char(id))
+    }
+
+    /// The term's distinct labels, in the order it first names them: the slots of its operand's view.
+    pub fn distinct(&self) -> Vec<char> {
+        let mut out: Vec<char> = Vec::new();
+        for c in self.chars() {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Per axis, its slot in [`distinct`](TermPlan::distinct): axes of a repeated label share one.
+    pub fn slots(&self) -> Vec<usize> {
+        let distinct = self.distinct();
+        self.chars()
+            .map(|c| {
+                distinct
+                    .iter()
+                    .position(|&d| d == c)
+                    .expect("distinct holds every label")
+            })
+            .collect()
     }
 
     /// The number of axes an operand of this term has, when fixed (no ellipsis).
@@ -80,6 +111,25 @@ impl Plan {
             inputs,
             output,
         }
+    }
+
+    /// Whether the macro writes this pattern's kernels: every rank is fixed (no `...`) and there are
+    /// at most `MAX_ENUMERATED` operands. Other patterns take the run-time executor.
+    pub fn is_generated(&self) -> bool {
+        self.inputs.len() <= crate::schedule::MAX_ENUMERATED
+            && self.output.ellipsis.is_none()
+            && self.inputs.iter().all(|t| t.ellipsis.is_none())
+    }
+
+    /// Every label of the inputs, in the order the pattern first names them.
+    pub fn labels(&self) -> Vec<char> {
+        let mut out: Vec<char> = Vec::new();
+        for c in self.inputs.iter().flat_map(TermPlan::chars) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// The output's static rank, or `None` when it must be dynamic (`IxDyn`): with an ellipsis, or more
@@ -140,6 +190,11 @@ fn plan_implicit_output(inputs: &[TermPlan]) -> TermPlan {
     }
 }
 
+fn label_char(id: LabelId) -> char {
+    let base = if id < 26 { b'A' } else { b'a' - 26 };
+    char::from(base + id as u8)
+}
+
 fn spell(labels: &[LabelId], ellipsis: Option<usize>) -> String {
     let mut out = String::new();
     for i in 0..=labels.len() {
@@ -147,8 +202,7 @@ fn spell(labels: &[LabelId], ellipsis: Option<usize>) -> String {
             out.push_str("...");
         }
         if let Some(&id) = labels.get(i) {
-            let base = if id < 26 { b'A' } else { b'a' - 26 };
-            out.push(char::from(base + id as u8));
+            out.push(label_char(id));
         }
     }
     out

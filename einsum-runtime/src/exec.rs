@@ -2,15 +2,13 @@
 //! extents, size-1 broadcasting), chooses the pairwise contraction order from the real extents, and
 //! runs each step with the loop kernel or a GEMM.
 
-use ndarray::{linalg::general_mat_mul, ArrayD, ArrayViewD, ArrayViewMut2, IxDyn, LinalgScalar};
+use ndarray::{
+    linalg::general_mat_mul, ArrayD, ArrayViewD, ArrayViewMut2, Dimension, IxDyn, LinalgScalar,
+};
 
-use crate::__private::{GradSpec, Term};
+use crate::contract::{label_name, GradSpec, Label, Spec, Term, ELLIPSIS};
 use crate::error::{AxisRef, EinsumError, ErrorKind};
-use crate::kernel::{self, fold_axes, Axis, Label, Matrices, Strided, StridedMut};
-
-/// Label id of the first ellipsis dimension; ellipsis dimension `d` (counted from the left of the
-/// longest ellipsis) is `ELLIPSIS + d`.
-const ELLIPSIS: Label = 52;
+use crate::kernel::{self, fold_axes, Axis, Matrices, Strided, StridedMut, ViewMut};
 
 /// Number of elements from which a pairwise step with GEMM shape goes to `general_mat_mul` instead
 /// of the loop kernel (below it, packing costs more than it saves).
@@ -30,14 +28,6 @@ struct Binding {
 impl Binding {
     fn extent(&self, label: Label) -> usize {
         self.extents[usize::from(label)].expect("einsum-runtime internal error: unbound label")
-    }
-}
-
-fn label_name(label: Label) -> String {
-    match label {
-        0..=25 => char::from(b'A' + label as u8).to_string(),
-        26..=51 => char::from(b'a' + (label - 26) as u8).to_string(),
-        _ => format!("... dimension {}", label - ELLIPSIS),
     }
 }
 
@@ -482,4 +472,143 @@ fn row_major_strides(shape: &[usize]) -> Vec<isize> {
         stride = stride.wrapping_mul(d as isize);
     }
     strides
+}
+
+// ---------------------------------------------------------------------------------------------------
+// What generated code calls besides the kernels: extent binding for fixed-rank patterns, the result's
+// allocation, and the executor's entry points for the patterns the macro leaves to it.
+
+/// Binds the extents of `L` labels from fixed-rank operands: axis `a` of operand `k` carries label
+/// `axes[k][a]` (an index into `names`), and `terms[k]` is that operand's term as written. Checks
+/// ranks, then extents in operand and axis order (an extent of 1 broadcasts), with the same errors as
+/// the executor.
+pub fn bind_fixed<const L: usize>(
+    pattern: &'static str,
+    names: [char; L],
+    terms: &[&str],
+    axes: &[&[usize]],
+    shapes: &[&[usize]],
+) -> Result<[usize; L], EinsumError> {
+    for (operand, ((term, axes), shape)) in terms.iter().zip(axes).zip(shapes).enumerate() {
+        if axes.len() != shape.len() {
+            return Err(EinsumError::new(
+                pattern,
+                ErrorKind::RankMismatch {
+                    operand,
+                    term: (*term).to_owned(),
+                    expected: axes.len(),
+                    at_least: false,
+                    found: shape.len(),
+                },
+            ));
+        }
+    }
+    let mut bound: [Option<AxisRef>; L] = [None; L];
+    for (operand, (axes, shape)) in axes.iter().zip(shapes).enumerate() {
+        for (axis, (&label, &extent)) in axes.iter().zip(shape.iter()).enumerate() {
+            let here = AxisRef {
+                operand,
+                axis,
+                extent,
+            };
+            match bound[label] {
+                Some(first) if first.extent == extent || extent == 1 => {}
+                Some(first) if first.extent != 1 => {
+                    return Err(EinsumError::new(
+                        pattern,
+                        ErrorKind::ExtentMismatch {
+                            label: names[label].to_string(),
+                            first,
+                            second: here,
+                        },
+                    ))
+                }
+                _ => bound[label] = Some(here),
+            }
+        }
+    }
+    Ok(bound.map(|b| b.map_or(1, |a| a.extent)))
+}
+
+/// A zeroed array of `shape`, or `TooLarge` if it cannot be allocated.
+pub fn zeros<T: LinalgScalar, Sh: ndarray::IntoDimension>(
+    pattern: &'static str,
+    shape: Sh,
+) -> Result<ndarray::Array<T, Sh::Dim>, EinsumError> {
+    let dim = shape.into_dimension();
+    let data = alloc_zeros::<T>(dim.slice(), pattern)?;
+    Ok(ndarray::Array::from_shape_vec(dim, data)
+        .expect("einsum-runtime internal error: zeros length"))
+}
+
+thread_local! {
+    static EXECUTOR_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many times this thread entered the run-time executor (forward or gradient): lets the tests
+/// check that fixed-rank patterns run the code the macro generated.
+pub fn executor_calls() -> u64 {
+    EXECUTOR_CALLS.with(std::cell::Cell::get)
+}
+
+fn count_executor_call() {
+    EXECUTOR_CALLS.with(|c| c.set(c.get() + 1));
+}
+
+/// The executor's forward einsum for generated code, with the output's static dimension type.
+pub fn run_forward<T: LinalgScalar, D: ndarray::Dimension, const N: usize>(
+    spec: &Spec,
+    views: [ArrayViewD<'_, T>; N],
+) -> Result<ndarray::Array<T, D>, EinsumError> {
+    count_executor_call();
+    forward(spec.pattern, spec.inputs, &spec.output, &views).map(|a| {
+        a.into_dimensionality::<D>()
+            .expect("einsum-runtime internal error: the planned rank is the computed rank")
+    })
+}
+
+/// The executor's gradient of one operand for generated code: `g` is the upstream gradient (already
+/// checked against the output's shape) and `views` are all the operands.
+pub fn run_gradient<T: LinalgScalar, const N: usize>(
+    spec: &Spec,
+    grad: &GradSpec,
+    g: ArrayViewD<'_, T>,
+    views: [ArrayViewD<'_, T>; N],
+) -> Result<ArrayD<T>, EinsumError> {
+    count_executor_call();
+    let others: Vec<ArrayViewD<'_, T>> = grad.sources.iter().map(|&i| views[i].view()).collect();
+    let target = views[grad.target_operand()].shape();
+    gradient(spec.pattern, grad, &g, &others, target)
+}
+
+/// A new zeroed row-major array of `shape` (fixed rank `R` up to 6), filled by the generated loop
+/// nest `fill` through a writable view of it; `TooLarge` if it cannot be allocated.
+#[inline]
+pub fn fill<T, const R: usize>(
+    pattern: &'static str,
+    shape: [usize; R],
+    fill: impl FnOnce(&mut ViewMut<'_, T, R>),
+) -> Result<ndarray::Array<T, ndarray::Dim<[usize; R]>>, EinsumError>
+where
+    T: LinalgScalar,
+    [usize; R]: ndarray::IntoDimension<Dim = ndarray::Dim<[usize; R]>>,
+    ndarray::Dim<[usize; R]>: Dimension,
+{
+    let mut a = zeros(pattern, shape)?;
+    let slots: [usize; R] = std::array::from_fn(|s| s);
+    fill(&mut ViewMut::new(&mut a, slots, shape));
+    Ok(a)
+}
+
+/// [`fill`] for more than six axes: a dynamic-rank result.
+#[inline]
+pub fn fill_dyn<T: LinalgScalar, const R: usize>(
+    pattern: &'static str,
+    shape: [usize; R],
+    fill: impl FnOnce(&mut ViewMut<'_, T, R>),
+) -> Result<ArrayD<T>, EinsumError> {
+    let mut a = zeros(pattern, &shape[..])?;
+    let slots: [usize; R] = std::array::from_fn(|s| s);
+    fill(&mut ViewMut::new(&mut a, slots, shape));
+    Ok(a)
 }

@@ -11,10 +11,13 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayView2, ArrayViewD, LinalgScalar, ShapeBuilder};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{
+    ArrayBase, ArrayView2, ArrayViewD, ArrayViewMut2, Data, DataMut, Dimension, LinalgScalar,
+    ShapeBuilder,
+};
 
-/// A label id: `A..Z` = 0..26, `a..z` = 26..52, ellipsis dimensions from 52 on.
-pub(crate) type Label = u16;
+use crate::contract::Label;
 
 /// One axis of a strided tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,10 +425,11 @@ unsafe fn run<T: LinalgScalar, const TWO: bool>(
     }
 }
 
-/// The innermost loop, specialised for unit strides so that it vectorizes.
+/// The innermost loop, specialised for unit and zero strides so that it vectorizes.
 ///
 /// # Safety
-/// As for [`run`], for offsets `i · stride` with `i < l.extent` from the given pointers.
+/// As for [`run`], for offsets `i · stride` with `i < l.extent` from the given pointers (a stride of
+/// 0 reads or writes one element `l.extent` times).
 #[inline(always)]
 unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
     l: Loop,
@@ -435,73 +439,78 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
 ) {
     let n = l.extent;
     debug_assert!(n > 0);
+    let lb = if TWO { l.b } else { 0 };
     if l.out == 0 {
-        let sum = if l.a == 1 && (!TWO || l.b == 1) {
-            // SAFETY: unit strides and the contract make `a[0..n]` (and `b[0..n]`) valid elements.
-            let a = unsafe { std::slice::from_raw_parts(a, n) };
-            if TWO {
-                dot(a, unsafe { std::slice::from_raw_parts(b, n) })
-            } else {
-                sum(a)
+        // A reduction into one element.
+        // SAFETY: by the contract, a unit-stride input addresses `n` valid elements from its pointer
+        // and a stride-0 input one element; `b` is read only when `TWO`.
+        let sum = unsafe {
+            match (l.a, lb) {
+                (1, 1) if TWO => dot(
+                    std::slice::from_raw_parts(a, n),
+                    std::slice::from_raw_parts(b, n),
+                ),
+                (1, 0) if TWO => sum(std::slice::from_raw_parts(a, n)) * *b,
+                (0, 1) if TWO => *a * sum(std::slice::from_raw_parts(b, n)),
+                (1, _) if !TWO => sum(std::slice::from_raw_parts(a, n)),
+                _ => {
+                    let mut acc = T::zero();
+                    for i in 0..n as isize {
+                        let x = *a.offset(i * l.a);
+                        acc = acc + if TWO { x * *b.offset(i * l.b) } else { x };
+                    }
+                    acc
+                }
             }
-        } else {
-            let mut acc = T::zero();
-            for i in 0..n as isize {
-                // SAFETY: `i < n`, so these are valid offsets by the contract.
-                let x = unsafe { *a.offset(i * l.a) };
-                acc = acc
-                    + if TWO {
-                        x * unsafe { *b.offset(i * l.b) }
-                    } else {
-                        x
-                    };
-            }
-            acc
         };
-        // SAFETY: offset 0 is valid by the contract.
+        // SAFETY: offset 0 of `out` is valid by the contract.
         unsafe { *out = *out + sum };
         return;
     }
-    if l.out == 1 && (l.a == 0 || l.a == 1) && (!TWO || l.b == 0 || l.b == 1) {
-        // SAFETY: `out[0..n]` is valid by the contract and does not overlap the inputs.
-        let out = unsafe { std::slice::from_raw_parts_mut(out, n) };
-        // SAFETY: each input has unit stride (then `[0..n]` is valid) or stride 0 (then element 0).
-        let (xa, xb) = unsafe { (*a, if TWO { *b } else { T::one() }) };
-        match (l.a, if TWO { l.b } else { 0 }) {
-            (1, 1) => {
-                let (a, b) = unsafe {
-                    (
+    if l.out == 1 && (l.a == 0 || l.a == 1) && (lb == 0 || lb == 1) {
+        // SAFETY: `out[0..n]` is valid by the contract and does not overlap the inputs; each input has
+        // unit stride (then `[0..n]` is valid) or stride 0 (then element 0 is). `b` is read only when
+        // `TWO`.
+        unsafe {
+            let out = std::slice::from_raw_parts_mut(out, n);
+            let (xa, xb) = (*a, if TWO { *b } else { T::one() });
+            match (l.a, lb) {
+                (1, 1) => {
+                    let (a, b) = (
                         std::slice::from_raw_parts(a, n),
                         std::slice::from_raw_parts(b, n),
-                    )
-                };
-                for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                    *o = *o + x * y;
+                    );
+                    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                        *o = *o + x * y;
+                    }
                 }
-            }
-            (1, _) => {
-                let a = unsafe { std::slice::from_raw_parts(a, n) };
-                for (o, &x) in out.iter_mut().zip(a) {
-                    *o = *o + x * xb;
+                (1, _) if !TWO => {
+                    for (o, &x) in out.iter_mut().zip(std::slice::from_raw_parts(a, n)) {
+                        *o = *o + x;
+                    }
                 }
-            }
-            (_, 1) => {
-                let b = unsafe { std::slice::from_raw_parts(b, n) };
-                for (o, &y) in out.iter_mut().zip(b) {
-                    *o = *o + xa * y;
+                (1, _) => {
+                    for (o, &x) in out.iter_mut().zip(std::slice::from_raw_parts(a, n)) {
+                        *o = *o + x * xb;
+                    }
                 }
-            }
-            _ => {
-                let v = xa * xb;
-                for o in out.iter_mut() {
-                    *o = *o + v;
+                (_, 1) => {
+                    for (o, &y) in out.iter_mut().zip(std::slice::from_raw_parts(b, n)) {
+                        *o = *o + xa * y;
+                    }
+                }
+                _ => {
+                    let v = xa * xb;
+                    for o in out.iter_mut() {
+                        *o = *o + v;
+                    }
                 }
             }
         }
         return;
     }
     for i in 0..n as isize {
-        // SAFETY: `i < n`, so these are valid offsets by the contract.
+        // SAFETY: `i < n`, so these are valid offsets by the contract; `b` is read only when `TWO`.
         unsafe {
             let x = *a.offset(i * l.a);
             let p = out.offset(i * l.out);
@@ -537,4 +546,501 @@ fn sum<T: LinalgScalar>(a: &[T]) -> T {
         }
     }
     acc.iter().fold(tail, |s, &x| s + x)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Typed views and lanes: what the code that the macro generates runs on.
+//
+// Generated code knows each operand's distinct labels at compile time, so it sees an operand as a
+// `View<T, N>`: `N` slots (one per distinct label, in the order the term first names them), each with
+// an extent and a stride. The constructor checks the operand's shape once; after that, generated loops
+// ask for whole lanes by index tuple, `lane` checks the tuple (N comparisons per lane, not per
+// element), and the lane primitives run the innermost loop with unit-stride fast paths.
+
+/// An operand seen through its term: slot `s` has extent `dims[s]` and stride `strides[s]`.
+///
+/// Invariant: for every index tuple `idx` with `idx[s] < dims[s]`, the offset `Σ idx[s] · strides[s]`
+/// from `ptr` addresses an element borrowed for `'a` (established by [`View::new`]).
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a, T, const N: usize> {
+    ptr: *const T,
+    dims: [usize; N],
+    strides: [isize; N],
+    life: PhantomData<&'a [T]>,
+}
+
+/// The writable counterpart of [`View`]: the destination of a generated loop nest. Two index tuples
+/// may address the same element (a stride-0 slot broadcast from extent 1): the primitives only ever
+/// add into an element, so such aliasing sums, which is what gradients of broadcast axes need.
+#[derive(Debug)]
+pub struct ViewMut<'a, T, const N: usize> {
+    ptr: *mut T,
+    dims: [usize; N],
+    strides: [isize; N],
+    life: PhantomData<&'a mut [T]>,
+}
+
+/// Folds an array's axes into `N` slots: axis `a` goes to slot `slots[a]`. Axes sharing a slot (a
+/// repeated label) add their strides (a diagonal); an axis of length 1 under a longer slot is
+/// broadcast (stride 0). Panics (an internal error: generated code binds extents before it builds
+/// views) when an axis' length is neither its slot's extent nor 1.
+fn fold_slots<const R: usize, const N: usize>(
+    shape: &[usize],
+    strides: &[isize],
+    slots: [usize; R],
+    dims: [usize; N],
+) -> [isize; N] {
+    assert!(
+        shape.len() == R,
+        "einsum-runtime internal error: an operand of {} axes viewed through {R}",
+        shape.len()
+    );
+    let mut folded = [0isize; N];
+    for ((&len, &stride), slot) in shape.iter().zip(strides).zip(slots) {
+        assert!(
+            len == dims[slot] || len == 1,
+            "einsum-runtime internal error: axis of length {len} in a slot of extent {}",
+            dims[slot]
+        );
+        if len == dims[slot] && len > 1 {
+            folded[slot] += stride;
+        }
+    }
+    folded
+}
+
+/// The offset of `index` (all but `skip` checked against `dims`).
+#[inline(always)]
+#[track_caller]
+fn offset<const N: usize>(
+    dims: &[usize; N],
+    strides: &[isize; N],
+    index: &[usize; N],
+    skip: Option<usize>,
+) -> isize {
+    let mut off = 0isize;
+    for s in 0..N {
+        if Some(s) == skip {
+            continue;
+        }
+        assert!(
+            index[s] < dims[s],
+            "einsum-runtime internal error: index {} out of range {} in slot {s}",
+            index[s],
+            dims[s]
+        );
+        off += index[s] as isize * strides[s];
+    }
+    off
+}
+
+impl<'a, T, const N: usize> View<'a, T, N> {
+    /// `array` through its term's slots (see [`fold_slots`]); `dims` are the slots' extents.
+    pub fn new<S, D, const R: usize>(
+        array: &'a ArrayBase<S, D>,
+        slots: [usize; R],
+        dims: [usize; N],
+    ) -> Self
+    where
+        S: Data<Elem = T>,
+        D: Dimension,
+    {
+        let strides = fold_slots(array.shape(), array.strides(), slots, dims);
+        // Every index tuple of the slots is an index tuple of `array` (a folded slot indexes all its
+        // axes with the same in-range value, a broadcast axis is indexed with 0), and ndarray
+        // guarantees that every in-range index tuple of an array addresses one of its elements.
+        View {
+            ptr: array.as_ptr(),
+            dims,
+            strides,
+            life: PhantomData,
+        }
+    }
+
+    /// The lane along slot `axis` through `index` (whose `axis` entry is ignored).
+    ///
+    /// # Panics
+    /// If another entry of `index` is out of range (an internal error of the generated loops).
+    #[inline(always)]
+    #[track_caller]
+    pub fn lane(&self, index: [usize; N], axis: usize) -> Lane<'a, T> {
+        let off = offset(&self.dims, &self.strides, &index, Some(axis));
+        Lane {
+            // SAFETY: `offset` checked every other entry of `index`, so `off` is the offset of the
+            // index tuple with 0 in slot `axis`: an element by the type's invariant (or, when
+            // `dims[axis] == 0`, a position the lane of length 0 never reads).
+            ptr: self.ptr.wrapping_offset(off),
+            len: self.dims[axis],
+            stride: self.strides[axis],
+            life: PhantomData,
+        }
+    }
+
+    /// The element at `index`, repeated `len` times (a lane of stride 0): how a tensor that lacks the
+    /// innermost loop's label takes part in it.
+    #[inline(always)]
+    #[track_caller]
+    pub fn splat(&self, index: [usize; N], len: usize) -> Lane<'a, T> {
+        let off = offset(&self.dims, &self.strides, &index, None);
+        Lane {
+            ptr: self.ptr.wrapping_offset(off),
+            len,
+            stride: 0,
+            life: PhantomData,
+        }
+    }
+}
+
+impl<'a, T, const N: usize> ViewMut<'a, T, N> {
+    /// `array` through its term's slots (see [`fold_slots`]); `dims` are the slots' extents.
+    pub fn new<S, D, const R: usize>(
+        array: &'a mut ArrayBase<S, D>,
+        slots: [usize; R],
+        dims: [usize; N],
+    ) -> Self
+    where
+        S: DataMut<Elem = T>,
+        D: Dimension,
+    {
+        let strides = fold_slots(array.shape(), array.strides(), slots, dims);
+        // As for `View::new`; the array is borrowed mutably, so nothing else reads or writes it.
+        ViewMut {
+            ptr: array.as_mut_ptr(),
+            dims,
+            strides,
+            life: PhantomData,
+        }
+    }
+
+    /// The writable lane along slot `axis` through `index` (whose `axis` entry is ignored).
+    ///
+    /// # Panics
+    /// If another entry of `index` is out of range (an internal error of the generated loops).
+    #[inline(always)]
+    #[track_caller]
+    pub fn lane(&mut self, index: [usize; N], axis: usize) -> LaneMut<'_, T> {
+        let off = offset(&self.dims, &self.strides, &index, Some(axis));
+        LaneMut {
+            ptr: self.ptr.wrapping_offset(off),
+            len: self.dims[axis],
+            stride: self.strides[axis],
+            life: PhantomData,
+        }
+    }
+
+    /// The element at `index`, as a lane of stride 0 and length `len`: the destination of a reduction
+    /// (every step adds into the same element).
+    #[inline(always)]
+    #[track_caller]
+    pub fn splat(&mut self, index: [usize; N], len: usize) -> LaneMut<'_, T> {
+        let off = offset(&self.dims, &self.strides, &index, None);
+        LaneMut {
+            ptr: self.ptr.wrapping_offset(off),
+            len,
+            stride: 0,
+            life: PhantomData,
+        }
+    }
+}
+
+/// `len` elements `ptr[i · stride]`, read-only. Made only by [`View::lane`] and [`View::splat`], so
+/// every `i < len` addresses an element borrowed for `'a`.
+#[derive(Debug, Clone, Copy)]
+pub struct Lane<'a, T> {
+    ptr: *const T,
+    len: usize,
+    stride: isize,
+    life: PhantomData<&'a [T]>,
+}
+
+/// `len` elements `ptr[i · stride]`, writable (stride 0: one element, added into `len` times). Made
+/// only by [`ViewMut::lane`] and [`ViewMut::splat`], which borrow the view mutably.
+#[derive(Debug)]
+pub struct LaneMut<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    stride: isize,
+    life: PhantomData<&'a mut [T]>,
+}
+
+/// `out[i] += a[i] · b[i]` for every `i` of the lanes: the innermost loop of a generated pairwise
+/// step. A stride-0 `out` is a dot product (eight accumulators on unit strides); unit strides take
+/// slice loops that vectorize.
+///
+/// # Panics
+/// If the lanes' lengths differ (an internal error of the generated loops).
+#[inline]
+pub fn mul_add<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>, b: Lane<'_, T>) {
+    assert!(
+        out.len == a.len && a.len == b.len,
+        "einsum-runtime internal error: lanes of lengths {}, {} and {}",
+        out.len,
+        a.len,
+        b.len
+    );
+    if out.len == 0 {
+        return;
+    }
+    let l = Loop {
+        extent: out.len,
+        out: out.stride,
+        a: a.stride,
+        b: b.stride,
+    };
+    // SAFETY: each lane's constructor guarantees `ptr[i · stride]` is a valid element for `i < len`,
+    // and all three lengths are `l.extent`. `out` comes from a mutable borrow of its view, so it does
+    // not overlap `a` or `b`, which come from shared borrows.
+    unsafe { inner_loop::<T, true>(l, out.ptr, a.ptr, b.ptr) }
+}
+
+/// `out[i] += a[i]` for every `i` of the lanes: the innermost loop of a generated single-operand step
+/// (a copy, transpose, diagonal, broadcast or sum).
+///
+/// # Panics
+/// If the lanes' lengths differ (an internal error of the generated loops).
+#[inline]
+pub fn add<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>) {
+    assert!(
+        out.len == a.len,
+        "einsum-runtime internal error: lanes of lengths {} and {}",
+        out.len,
+        a.len
+    );
+    if out.len == 0 {
+        return;
+    }
+    let l = Loop {
+        extent: out.len,
+        out: out.stride,
+        a: a.stride,
+        b: 0,
+    };
+    // SAFETY: as in `mul_add`; `b` is never read when `TWO` is false.
+    unsafe { inner_loop::<T, false>(l, out.ptr, a.ptr, a.ptr) }
+}
+
+/// How a pairwise step's three tensors are seen as batches of matrices: for each, its slots grouped
+/// as `[batch, rows, cols]` (`a`: batch, left, summed; `b`: batch, summed, right; `out`: batch,
+/// left, right), with the labels of a group in the same order in every tensor that has it.
+#[derive(Debug, Clone, Copy)]
+pub struct Gemm<'s> {
+    /// The left operand's `[batch, left, summed]` slots.
+    pub a: [&'s [usize]; 3],
+    /// The right operand's `[batch, summed, right]` slots.
+    pub b: [&'s [usize]; 3],
+    /// The destination's `[batch, left, right]` slots.
+    pub out: [&'s [usize]; 3],
+}
+
+/// Merges `slots` of a view into one axis, if their strides are row-major in that order (slots of
+/// extent 1 never move and are skipped).
+fn merge_slots<const N: usize>(
+    dims: &[usize; N],
+    strides: &[isize; N],
+    slots: &[usize],
+) -> Option<Merged> {
+    let mut merged = Merged {
+        extent: 1,
+        stride: 0,
+    };
+    for &s in slots.iter().rev() {
+        if dims[s] == 1 {
+            continue;
+        }
+        if merged.extent == 1 {
+            merged.stride = strides[s];
+        } else if strides[s] != merged.stride.checked_mul(merged.extent as isize)? {
+            return None;
+        }
+        merged.extent *= dims[s];
+    }
+    Some(merged)
+}
+
+/// The three groups of a view, merged, when each merges with a non-negative stride.
+fn merge_groups<const N: usize>(
+    dims: &[usize; N],
+    strides: &[isize; N],
+    groups: [&[usize]; 3],
+) -> Option<[Merged; 3]> {
+    let merged = [
+        merge_slots(dims, strides, groups[0])?,
+        merge_slots(dims, strides, groups[1])?,
+        merge_slots(dims, strides, groups[2])?,
+    ];
+    merged.iter().all(|m| m.stride >= 0).then_some(merged)
+}
+
+/// Copies a view into a fresh row-major buffer whose axes are `order` (all of the view's slots).
+fn pack<T: LinalgScalar, const N: usize>(v: &View<'_, T, N>, order: &[usize]) -> Vec<T> {
+    let len: usize = order.iter().map(|&s| v.dims[s]).product();
+    let mut data = Vec::with_capacity(len);
+    if len == 0 {
+        return data;
+    }
+    let mut index = [0usize; N];
+    let mut off = 0isize;
+    loop {
+        // SAFETY: `index` stays below `dims` in every slot (the odometer below), so `off` is the offset
+        // of an index tuple of the view: an element by its invariant.
+        data.push(unsafe { *v.ptr.offset(off) });
+        let mut depth = order.len();
+        loop {
+            if depth == 0 {
+                return data;
+            }
+            depth -= 1;
+            let s = order[depth];
+            index[s] += 1;
+            off += v.strides[s];
+            if index[s] < v.dims[s] {
+                break;
+            }
+            off -= v.strides[s] * v.dims[s] as isize;
+            index[s] = 0;
+        }
+    }
+}
+
+/// The groups of a buffer packed row-major in `[batch, rows, cols]` group order.
+fn row_major_groups<const N: usize>(dims: &[usize; N], groups: [&[usize]; 3]) -> [Merged; 3] {
+    let extent = |g: &[usize]| g.iter().map(|&s| dims[s]).product::<usize>();
+    let (rows, cols) = (extent(groups[1]), extent(groups[2]));
+    [
+        Merged {
+            extent: extent(groups[0]),
+            stride: (rows * cols) as isize,
+        },
+        Merged {
+            extent: rows,
+            stride: cols as isize,
+        },
+        Merged {
+            extent: cols,
+            stride: 1,
+        },
+    ]
+}
+
+/// Whether a matrix with these rows and columns addresses every `(i, j)` at a different element.
+fn disjoint(rows: Merged, cols: Merged) -> bool {
+    let (r, c) = (rows.extent as isize, cols.extent as isize);
+    (r <= 1 || rows.stride > 0)
+        && (c <= 1 || cols.stride > 0)
+        && (r <= 1 || c <= 1 || rows.stride >= c * cols.stride || cols.stride >= r * rows.stride)
+}
+
+/// `out += a · b` as a batch of matrix products with the static grouping `groups` (every slot of each
+/// tensor in exactly one of its groups): operands whose groups merge are read in place (transposed
+/// or sliced matrices included), others are packed once. The destination is written in place when
+/// its groups merge into matrices without aliased elements, else through a packed product.
+pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
+    out: &mut ViewMut<'_, T, NO>,
+    a: &View<'_, T, NA>,
+    b: &View<'_, T, NB>,
+    groups: Gemm<'_>,
+) {
+    let covers = |n: usize, g: [&[usize]; 3]| {
+        let mut seen = [false; 64];
+        g.iter()
+            .flat_map(|s| s.iter())
+            .all(|&s| s < n.min(64) && !std::mem::replace(&mut seen[s], true))
+            && g.iter().map(|s| s.len()).sum::<usize>() == n
+    };
+    assert!(
+        covers(NA, groups.a) && covers(NB, groups.b) && covers(NO, groups.out),
+        "einsum-runtime internal error: a GEMM grouping does not partition the slots"
+    );
+    let packed_a;
+    let (pa, ga) = match merge_groups(&a.dims, &a.strides, groups.a) {
+        Some(m) => (a.ptr, m),
+        None => {
+            packed_a = pack(a, &groups.a.concat());
+            (packed_a.as_ptr(), row_major_groups(&a.dims, groups.a))
+        }
+    };
+    let packed_b;
+    let (pb, gb) = match merge_groups(&b.dims, &b.strides, groups.b) {
+        Some(m) => (b.ptr, m),
+        None => {
+            packed_b = pack(b, &groups.b.concat());
+            (packed_b.as_ptr(), row_major_groups(&b.dims, groups.b))
+        }
+    };
+    let go = merge_groups(&out.dims, &out.strides, groups.out)
+        .filter(|[_, rows, cols]| disjoint(*rows, *cols));
+    let Some(go) = go else {
+        // Multiply into a row-major [batch, rows, cols] buffer, then add it in through the
+        // destination's own layout.
+        let dims = [ga[0].extent, ga[1].extent, gb[2].extent];
+        let mut tmp = ndarray::Array3::<T>::zeros(dims);
+        let mut tv = ViewMut::<T, 3>::new(&mut tmp, [0, 1, 2], dims);
+        let three = Gemm {
+            a: groups.a,
+            b: groups.b,
+            out: [&[0], &[1], &[2]],
+        };
+        gemm(&mut tv, a, b, three);
+        let order = groups.out.concat();
+        add_packed(
+            out,
+            tmp.as_slice().expect("a fresh array is contiguous"),
+            &order,
+        );
+        return;
+    };
+    let matrix = |g: [Merged; 3]| {
+        (g[1].extent, g[2].extent).strides((g[1].stride as usize, g[2].stride as usize))
+    };
+    for t in 0..ga[0].extent.max(1) {
+        if ga[0].extent == 0 {
+            break;
+        }
+        let t = t as isize;
+        // SAFETY: each tensor's three merged groups cover all of its slots, so every `(t, i, j)` below
+        // the group extents is an index tuple of the view (or of its packed copy): a valid element.
+        // Strides are non-negative, as `from_shape_ptr` requires. The destination's rows and columns
+        // address distinct elements (`disjoint`), so the mutable matrix has no aliased elements, and it
+        // comes from a mutable borrow, so it does not overlap the operands.
+        unsafe {
+            let a2 = ArrayView2::from_shape_ptr(matrix(ga), pa.offset(t * ga[0].stride));
+            let b2 = ArrayView2::from_shape_ptr(matrix(gb), pb.offset(t * gb[0].stride));
+            let mut c2 =
+                ArrayViewMut2::from_shape_ptr(matrix(go), out.ptr.offset(t * go[0].stride));
+            general_mat_mul(T::one(), &a2, &b2, T::one(), &mut c2);
+        }
+    }
+}
+
+/// `out[idx] += data[k]` where `k` runs row-major over `out`'s slots in `order` (all of them).
+fn add_packed<T: LinalgScalar, const N: usize>(
+    out: &mut ViewMut<'_, T, N>,
+    data: &[T],
+    order: &[usize],
+) {
+    let len: usize = order.iter().map(|&s| out.dims[s]).product();
+    assert!(
+        len == data.len(),
+        "einsum-runtime internal error: {} elements for {len}",
+        data.len()
+    );
+    let mut index = [0usize; N];
+    let mut off = 0isize;
+    for &x in data {
+        // SAFETY: `index` stays below `dims` in every slot (the odometer below), so `off` is the offset
+        // of an index tuple of the view: an element by its invariant, borrowed mutably by `out`.
+        unsafe {
+            let p = out.ptr.offset(off);
+            *p = *p + x;
+        }
+        for &s in order.iter().rev() {
+            index[s] += 1;
+            off += out.strides[s];
+            if index[s] < out.dims[s] {
+                break;
+            }
+            off -= out.strides[s] * out.dims[s] as isize;
+            index[s] = 0;
+        }
+    }
 }

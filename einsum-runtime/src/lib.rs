@@ -45,10 +45,17 @@
 //! closure and [`Var`] chains them through a whole computation. No Jacobian is ever formed.
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
+// `unsafe` lives only in `kernel`, behind safe constructors that check shapes once, and every block
+// says why it is sound.
+#![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod autograd;
+mod contract;
+mod entry;
 mod error;
 mod exec;
+#[allow(unsafe_code)] // the one module with `unsafe`; see its opening comment
 mod kernel;
 
 #[doc(hidden)]

@@ -908,9 +908,35 @@ pub fn big_opts(big: &[&str]) -> Vec<ShapeOpts> {
         .collect()
 }
 
-/// The numeric check of one pattern of the table: f64 (all layouts, with and without size-1
-/// broadcasting), f32, i64, and the large draws in `big`.
+/// Checks which path `run` takes for `pattern`: a fixed-rank pattern (no `...`) of at most four
+/// operands runs the code the macro generated and never enters the run-time executor; any other
+/// pattern does. So a fixed-rank pattern cannot silently fall back to the executor.
+pub fn assert_path<R>(pattern: &str, run: impl FnOnce() -> R) -> R {
+    let before = einsum_runtime::__private::executor_calls();
+    let result = run();
+    let entered = einsum_runtime::__private::executor_calls() > before;
+    let generated = !pattern.contains("...") && parse(pattern).inputs.len() <= 4;
+    assert_eq!(
+        entered,
+        !generated,
+        "einsum {pattern:?}: expected the {} path",
+        if generated { "generated" } else { "executor" }
+    );
+    result
+}
+
+/// Small random operands of `pattern`.
+pub fn small_operands(pattern: &str) -> Vec<ArrayD<f64>> {
+    let mut rng = Rng::new(seed_of(pattern));
+    let shapes = random_shapes(pattern, &ShapeOpts::new(1, 3), &mut rng);
+    random_arrays(&shapes, &mut rng)
+}
+
+/// The numeric check of one pattern of the table: the path it takes, then f64 (all layouts, with and
+/// without size-1 broadcasting), f32, i64, and the large draws in `big`.
 pub fn check_forward(pattern: &str, f64s: Fwd<f64>, f32s: Fwd<f32>, i64s: Fwd<i64>, big: &[&str]) {
+    let ops = small_operands(pattern);
+    assert_path(pattern, || f64s(&views(&ops)));
     let draws = [
         ShapeOpts::new(1, 5),
         ShapeOpts::new(1, 5).broadcast(0.35),

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn, LinalgScalar, ScalarOperand};
 
-use crate::__private::{check_gradient_shape, operand_gradient, Arg, GradSpec, Spec};
+use crate::entry::{check_gradient_shape, Arg};
 use crate::error::EinsumError;
 
 mod gradcheck;
@@ -324,34 +324,32 @@ fn accumulate<T: Float>(slot: &mut Option<ArrayD<T>>, g: ArrayD<T>) {
 }
 
 /// An einsum on `Var` (and array) operands: array operands are copied in as constants; the backward
-/// closure runs the compile-time gradient plans of the operands that need a gradient.
+/// closure runs the generated gradient kernel `grads` of each operand that needs a gradient, on the
+/// values the forward pass ran on.
 pub(crate) fn einsum_var<T: Float, const N: usize>(
-    spec: &'static Spec,
-    grads: &'static [GradSpec; N],
+    pattern: &'static str,
     args: [Arg<'_, T>; N],
+    forward: impl Fn([ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>,
+    grads: impl Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+        + 'static,
 ) -> Result<Var<T>, EinsumError> {
     // Every operand becomes a Var (arrays as constants) so that backward can read all values alike.
-    let operands: Vec<Var<T>> = args
-        .into_iter()
-        .map(|a| match a {
-            Arg::Var(v) => v.clone(),
-            Arg::View(view) => Var::constant(view.to_owned()),
-        })
-        .collect();
+    let operands: [Var<T>; N] = args.map(|a| match a {
+        Arg::Var(v) => v.clone(),
+        Arg::View(view) => Var::constant(view.to_owned()),
+    });
     let value = {
-        let values: Vec<Rc<ArrayD<T>>> = operands.iter().map(Var::data).collect();
-        let views: Vec<ArrayViewD<'_, T>> = values.iter().map(|v| v.view()).collect();
-        crate::exec::forward(spec.pattern, spec.inputs, &spec.output, &views)?
+        let values: [Rc<ArrayD<T>>; N] = std::array::from_fn(|k| operands[k].data());
+        forward(std::array::from_fn(|k| values[k].view()))?
     };
     let shape = value.shape().to_vec();
-    Ok(Var::from_op(value, operands, move |g, parents| {
-        check_gradient_shape(spec, &shape, g.shape()).unwrap_or_else(|e| panic!("{e}"));
-        let views: Vec<ArrayViewD<'_, T>> = parents.iter().map(|p| p.data().view()).collect();
-        let g = g.view();
+    Ok(Var::from_op(value, operands.into(), move |g, parents| {
+        check_gradient_shape(pattern, &shape, g.shape()).unwrap_or_else(|e| panic!("{e}"));
         (0..N)
             .map(|k| {
                 parents[k].requires_grad().then(|| {
-                    operand_gradient(spec, &grads[k], &g, &views)
+                    let views = std::array::from_fn(|i| parents[i].data().view());
+                    grads(k, g.view(), views)
                         .expect("einsum-runtime internal error: gradient of a checked einsum")
                 })
             })

@@ -1,0 +1,94 @@
+//! Bindings: each operand expression evaluated once and converted, and each label's extent read
+//! from the operands' shapes and checked.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::kernel::{extent, local};
+use super::rt;
+use crate::input::Input;
+use crate::plan::Plan;
+
+/// The hygienic local of operand `i`, *located* at the operand's expression, so that type errors
+/// about it (rank, element type, not an array) point at the user's expression.
+pub fn operand_locals(input: &Input) -> Vec<Ident> {
+    input
+        .operands
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let span = Span::mixed_site().located_at(e.span());
+            Ident::new(&format!("__einsum_op{i}"), span)
+        })
+        .collect()
+}
+
+/// `match (&(a), &(b)) { (op0, op1) => { <conversions> #body } }`: every operand expression is
+/// evaluated once and borrowed, then converted with a check of what its type can tell.
+pub fn emit_operands(plan: &Plan, input: &Input, ops: &[Ident], body: TokenStream) -> TokenStream {
+    let rt = rt();
+    let exprs = input.operands.iter().map(|e| {
+        let span = e.span();
+        quote_spanned!(span=> &(#e))
+    });
+    let convert = input
+        .operands
+        .iter()
+        .zip(ops)
+        .zip(&plan.inputs)
+        .map(|((e, op), term)| {
+            let span = e.span();
+            let labels = term.labels.len();
+            let check = match term.fixed_rank() {
+                Some(_) => quote_spanned!(span=> #rt::rank::<_, _, _, #labels>(&#op)),
+                None => quote_spanned!(span=> #rt::rank_at_least::<_, _, _, #labels>(&#op)),
+            };
+            quote_spanned! {span=>
+                let #op = #rt::operand(#op);
+                #check;
+            }
+        });
+    quote! {
+        match (#(#exprs,)*) {
+            (#(#ops,)*) => {
+                #(#convert)*
+                #body
+            }
+        }
+    }
+}
+
+/// The view locals the kernels receive, one per operand.
+pub fn view_locals(n: usize) -> Vec<Ident> {
+    (0..n).map(|i| local(&format!("v{i}"))).collect()
+}
+
+/// `let [n_i, n_j, ..] = bind(..)?;`: every label's extent from the operands' shapes (ranks checked
+/// for dynamic-rank operands, extents against each other, 1 broadcasting), in the order of
+/// [`Plan::labels`].
+pub fn emit_extents(plan: &Plan, views: &[Ident]) -> TokenStream {
+    let rt = rt();
+    let labels = plan.labels();
+    let names = labels.iter().map(|&l| extent(l));
+    let pattern = &plan.pattern;
+    let terms = plan.inputs.iter().map(|t| &t.spelling);
+    let axes = plan.inputs.iter().map(|t| {
+        let slots = t.chars().map(|c| {
+            labels
+                .iter()
+                .position(|&l| l == c)
+                .expect("the label table holds every label")
+        });
+        quote!(&[#(#slots),*])
+    });
+    quote! {
+        let [#(#names),*] = #rt::bind(
+            #pattern,
+            [#(#labels),*],
+            &[#(#terms),*],
+            &[#(#axes),*],
+            &[#(#views.shape()),*],
+        )?;
+    }
+}

@@ -1,0 +1,270 @@
+//! Kernels: a [`Contraction`] turned into loops and GEMM calls.
+//!
+//! The emitted block evaluates to the contraction's result (a fresh row-major array); it uses `?` on
+//! allocation, so it must sit in a closure returning `Result<_, EinsumError>`. The extents of every
+//! label are bound (as `n_ident`) before it.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use super::rt;
+use crate::plan::TermPlan;
+use crate::schedule::{plan_contraction, Contraction, Groups, Order, Step, TensorId};
+
+/// An input of a contraction: an array or view expression, the slot of each of its axes, and its
+/// distinct labels (slot order).
+pub struct Input {
+    pub array: TokenStream,
+    pub slots: Vec<usize>,
+    pub labels: Vec<char>,
+}
+
+/// A generated local: hygienic (mixed-site) and prefixed, so it never meets a user's name.
+pub fn local(name: &str) -> Ident {
+    Ident::new(&format!("__einsum_{name}"), Span::mixed_site())
+}
+
+/// A label as part of an identifier: `i` for `i`, `up_i` for `I` (locals stay snake case).
+fn label_name(l: char) -> String {
+    if l.is_ascii_uppercase() {
+        format!("up_{}", l.to_ascii_lowercase())
+    } else {
+        l.to_string()
+    }
+}
+
+/// The local holding label `l`'s extent.
+pub fn extent(l: char) -> Ident {
+    local(&format!("n_{}", label_name(l)))
+}
+
+/// The loop index of label `l`.
+fn index(l: char) -> Ident {
+    local(&format!("i_{}", label_name(l)))
+}
+
+fn view(t: TensorId) -> Ident {
+    local(&format!("x{t}"))
+}
+
+fn array(t: TensorId) -> Ident {
+    local(&format!("a{t}"))
+}
+
+fn extents(labels: &[char]) -> TokenStream {
+    let n = labels.iter().map(|&l| extent(l));
+    quote!([#(#n),*])
+}
+
+/// `out = einsum(inputs)`, a block evaluating to the result array.
+pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char]) -> TokenStream {
+    let rt = rt();
+    let labels: Vec<Vec<char>> = inputs.iter().map(|i| i.labels.clone()).collect();
+    let c = plan_contraction(&labels, out);
+    let views = inputs.iter().enumerate().map(|(t, input)| {
+        let (x, a) = (view(t), &input.array);
+        let slots = &input.slots;
+        let dims = extents(&input.labels);
+        quote!(let #x = #rt::View::new(&#a, [#(#slots),*], #dims);)
+    });
+    let reductions = c.reductions.iter().map(|s| emit_step(pattern, &c, s, true));
+    let body = match c.orders.as_slice() {
+        [only] => emit_order(pattern, &c, only),
+        orders => {
+            let costs = orders.iter().map(|o| {
+                let terms = o.costs.iter().map(|labels| {
+                    let n = labels.iter().map(|&l| extent(l));
+                    quote!((1.0 #(* #n as f64)*))
+                });
+                quote!(#(#terms)+*)
+            });
+            let arms = orders.iter().enumerate().map(|(k, o)| {
+                let body = emit_order(pattern, &c, o);
+                if k + 1 == orders.len() {
+                    quote!(_ => #body)
+                } else {
+                    quote!(#k => #body)
+                }
+            });
+            quote! {
+                // Every pairwise order, with its cost (the index volume it loops over); the cheapest
+                // for these extents runs.
+                match #rt::cheapest(&[#(#costs),*]) {
+                    #(#arms)*
+                }
+            }
+        }
+    };
+    quote! {{
+        #(#views)*
+        #(#reductions)*
+        #body
+    }}
+}
+
+/// The steps of one order, then its result.
+fn emit_order(pattern: &str, c: &Contraction, order: &Order) -> TokenStream {
+    let last = order.steps.len() - 1;
+    let steps = (order.steps.iter().enumerate()).map(|(k, s)| emit_step(pattern, c, s, k < last));
+    let result = array(order.steps.last().expect("an order has a step").out);
+    quote!({
+        #(#steps)*
+        #result
+    })
+}
+
+/// One step: a new array filled by its loops (or its GEMM when the step is large enough), and (when
+/// `viewed`) a view of it for the steps that follow.
+fn emit_step(pattern: &str, c: &Contraction, s: &Step, viewed: bool) -> TokenStream {
+    let rt = rt();
+    let out_labels = &c.tensors[s.out];
+    let (a, x, dst) = (array(s.out), view(s.out), local("dst"));
+    let dims = extents(out_labels);
+    let loops = emit_loops(c, s, &dst);
+    let run = match &s.gemm {
+        Some(groups) => {
+            let gemm = emit_gemm(c, s, groups, &dst);
+            let side = |labels: &[char]| {
+                let mut n = labels.iter().map(|&l| extent(l));
+                let first = n.next().expect("a GEMM group is not empty");
+                n.fold(quote!(#first), |acc, e| quote!(#acc * #e))
+            };
+            let (m, n, k) = (
+                side(&groups.left),
+                side(&groups.right),
+                side(&groups.summed),
+            );
+            quote! {
+                if #rt::gemm_pays(#m, #n, #k) {
+                    #gemm
+                } else {
+                    #loops
+                }
+            }
+        }
+        None => loops,
+    };
+    let fill = if out_labels.len() <= 6 {
+        quote!(fill)
+    } else {
+        quote!(fill_dyn)
+    };
+    let slots = 0..out_labels.len();
+    let view = viewed.then(|| quote!(let #x = #rt::View::new(&#a, [#(#slots),*], #dims);));
+    quote! {
+        let #a = #rt::#fill(#pattern, #dims, |#dst| {
+            #run
+        })?;
+        #view
+    }
+}
+
+/// A gradient's epilogue: `grad` (a zeroed array shaped like the operand, in scope) += `r` (labels
+/// `provided`) written through the operand's `term`, whose distinct labels are `own`: every label of
+/// `own` is a loop, so labels `r` lacks broadcast, a repeated label is one diagonal slot, and an axis
+/// of extent 1 under a longer label (stride 0) sums.
+pub fn emit_epilogue(r: &Ident, provided: &[char], term: &TermPlan, own: &[char]) -> TokenStream {
+    let rt = rt();
+    let c = Contraction {
+        tensors: vec![provided.to_vec(), own.to_vec()],
+        reductions: Vec::new(),
+        orders: Vec::new(),
+    };
+    let step = Step {
+        inputs: vec![0],
+        out: 1,
+        loops: own.to_vec(),
+        gemm: None,
+    };
+    let (y, x, grad) = (local("dst"), view(0), local("grad"));
+    let slots = term.slots();
+    let dims = extents(own);
+    let r_slots = 0..provided.len();
+    let r_dims = extents(provided);
+    let loops = emit_loops(&c, &step, &y);
+    quote! {{
+        let #x = #rt::View::new(&#r, [#(#r_slots),*], #r_dims);
+        let mut #y = #rt::ViewMut::new(&mut #grad, [#(#slots),*], #dims);
+        #loops
+    }}
+}
+
+/// The loop nest of a step: a `for` per label but the innermost, whose lanes the primitive runs.
+fn emit_loops(c: &Contraction, s: &Step, y: &Ident) -> TokenStream {
+    let rt = rt();
+    let (outer, inner) = match s.loops.split_last() {
+        Some((&inner, outer)) => (outer, Some(inner)),
+        None => (&[][..], None),
+    };
+    let len = match inner {
+        Some(l) => {
+            let n = extent(l);
+            quote!(#n)
+        }
+        None => quote!(1),
+    };
+    // A tensor with the innermost label gives the lane along it; one without gives its element at
+    // the current index, repeated.
+    let lane = |t: TensorId, target: TokenStream| {
+        let labels = &c.tensors[t];
+        let idx = labels.iter().map(|&l| {
+            if Some(l) == inner {
+                quote!(0)
+            } else {
+                let i = index(l);
+                quote!(#i)
+            }
+        });
+        match inner.and_then(|l| labels.iter().position(|&m| m == l)) {
+            Some(axis) => quote!(#target.lane([#(#idx),*], #axis)),
+            None => quote!(#target.splat([#(#idx),*], #len)),
+        }
+    };
+    let dst = lane(s.out, quote!(#y));
+    let srcs: Vec<TokenStream> = s
+        .inputs
+        .iter()
+        .map(|&t| {
+            let x = view(t);
+            lane(t, quote!(#x))
+        })
+        .collect();
+    let mut body = match srcs.as_slice() {
+        [a] => quote!(#rt::add(#dst, #a);),
+        [a, b] => quote!(#rt::mul_add(#dst, #a, #b);),
+        _ => unreachable!("a step has one or two inputs"),
+    };
+    for &l in outer.iter().rev() {
+        let (i, n) = (index(l), extent(l));
+        body = quote! {
+            for #i in 0..#n {
+                #body
+            }
+        };
+    }
+    body
+}
+
+/// The GEMM call of a pairwise step, with its static grouping.
+fn emit_gemm(c: &Contraction, s: &Step, g: &Groups, y: &Ident) -> TokenStream {
+    let rt = rt();
+    let slots = |t: TensorId, groups: [&[char]; 3]| {
+        let labels = &c.tensors[t];
+        let each = groups.iter().map(|group| {
+            let pos = group.iter().map(|l| {
+                labels
+                    .iter()
+                    .position(|m| m == l)
+                    .expect("a group's labels are the tensor's")
+            });
+            quote!(&[#(#pos),*])
+        });
+        quote!([#(#each),*])
+    };
+    let (ta, tb) = (s.inputs[0], s.inputs[1]);
+    let a = slots(ta, [&g.batch, &g.left, &g.summed]);
+    let b = slots(tb, [&g.batch, &g.summed, &g.right]);
+    let out = slots(s.out, [&g.batch, &g.left, &g.right]);
+    let (xa, xb) = (view(ta), view(tb));
+    quote!(#rt::gemm(#y, &#xa, &#xb, #rt::Gemm { a: #a, b: #b, out: #out });)
+}

@@ -1,0 +1,236 @@
+//! Code generation. Everything here has been validated and planned already; this module only turns a
+//! [`Plan`] into tokens. The runtime is reached only through `::einsum_runtime::__private`, written
+//! once below ([`rt`]).
+//!
+//! - `bind`: the operands, evaluated once and converted, and the extents read from their shapes;
+//! - `kernel`: a contraction's loops and GEMM calls;
+//! - this file: the kernels' closures (forward, and the gradient of each operand) and the body of
+//!   each macro around them.
+
+mod bind;
+mod kernel;
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::input::Input;
+use crate::plan::{GradPlan, Plan, TermPlan};
+use bind::{emit_extents, emit_operands, operand_locals, view_locals};
+use kernel::{emit_contraction, local};
+
+/// Which macro is being expanded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `einsum!`: the result, panicking on a shape mismatch.
+    Panic,
+    /// `try_einsum!`: `Result` of the result.
+    Try,
+    /// `einsum_vjp!`: the result and the backward closure.
+    Vjp,
+}
+
+/// The runtime's hidden module: the one place generated code names it.
+fn rt() -> TokenStream {
+    quote!(::einsum_runtime::__private)
+}
+
+/// The whole expansion of a checked, planned call.
+pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
+    let rt = rt();
+    let n = plan.inputs.len();
+    let ops = operand_locals(input);
+    let (items, forward, grads) = if plan.is_generated() {
+        (quote!(), emit_forward(plan), emit_grads(plan))
+    } else {
+        emit_executor(plan)
+    };
+    let pattern = &plan.pattern;
+    let dim = match plan.output_rank() {
+        Some(rank) => {
+            let ix = format_ident!("Ix{}", rank);
+            quote!(#rt::#ix)
+        }
+        None => quote!(#rt::IxDyn),
+    };
+    let body = match mode {
+        Mode::Panic | Mode::Try => {
+            // The parser yields at least one term, and `check_operand_count` matched operands to terms.
+            let first = &ops[0];
+            let kind = ops[1..]
+                .iter()
+                .fold(quote!(#first.kind()), |acc, op| quote!(#acc.or(#op.kind())));
+            let args = input.operands.iter().zip(&ops).map(|(e, op)| {
+                let span = e.span();
+                quote_spanned!(span=> #op.arg())
+            });
+            let method = if mode == Mode::Try {
+                quote!(try_finish)
+            } else {
+                quote!(finish)
+            };
+            quote! {
+                #rt::Finish::<_, #dim, #n>::#method(#kind, #pattern, [#(#args),*], #forward, #grads)
+            }
+        }
+        Mode::Vjp => {
+            let (value, back, g) = (local("value"), local("back"), local("g"));
+            let gs: Vec<Ident> = (0..n).map(|i| local(&format!("g{i}"))).collect();
+            let views = input.operands.iter().zip(&ops).map(|(e, op)| {
+                let span = e.span();
+                quote_spanned!(span=> #op.view())
+            });
+            quote! {
+                let (#value, #back) =
+                    #rt::vjp::<_, #dim, _, _, #n>(#pattern, [#(#views),*], #forward, #grads);
+                (#value, move |#g: &#rt::Array<_, #dim>| {
+                    let [#(#gs),*] = #back(#g);
+                    (#(#rt::into_dim_of(#gs, &#ops),)*)
+                })
+            }
+        }
+    };
+    let call = emit_operands(plan, input, &ops, body);
+    quote!({
+        #items
+        #call
+    })
+}
+
+/// An input of a kernel: operand `view` seen through `term`.
+fn kernel_input(view: TokenStream, term: &TermPlan) -> kernel::Input {
+    kernel::Input {
+        array: view,
+        slots: term.slots(),
+        labels: term.distinct(),
+    }
+}
+
+/// `|[v0, v1, ..]| -> Result<Array<T, D>, EinsumError>`: the forward kernel.
+fn emit_forward(plan: &Plan) -> TokenStream {
+    let views = view_locals(plan.inputs.len());
+    let extents = emit_extents(plan, &views);
+    let inputs: Vec<kernel::Input> = (views.iter().zip(&plan.inputs))
+        .map(|(v, t)| kernel_input(quote!(#v), t))
+        .collect();
+    let result = emit_contraction(&plan.pattern, &inputs, &plan.output.distinct());
+    quote! {
+        |[#(#views),*]| {
+            #extents
+            ::core::result::Result::Ok(#result)
+        }
+    }
+}
+
+/// `|k, g, [v0, v1, ..]| -> Result<ArrayD<T>, EinsumError>`: operand `k`'s gradient kernel.
+fn emit_grads(plan: &Plan) -> TokenStream {
+    let views = view_locals(plan.inputs.len());
+    let (k, g) = (local("k"), local("g"));
+    let extents = emit_extents(plan, &views);
+    let arms = (0..plan.inputs.len()).map(|i| {
+        let body = emit_grad(plan, &plan.grad(i), &views, &g);
+        quote!(#i => #body,)
+    });
+    quote! {
+        |#k, #g, [#(#views),*]| {
+            #extents
+            match #k {
+                #(#arms)*
+                _ => ::core::unreachable!("einsum-runtime asked for the gradient of a missing operand"),
+            }
+        }
+    }
+}
+
+/// One operand's gradient: the gradient einsum (the upstream gradient `g` in place of the operand,
+/// the output set to the operand's labels that the others provide), then the epilogue that writes
+/// it through the operand's own term.
+fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenStream {
+    let rt = rt();
+    let pattern = &plan.pattern;
+    let k = (0..plan.inputs.len())
+        .find(|i| !grad.sources.contains(i))
+        .expect("one operand is the target");
+    let vk = &views[k];
+    let mut inputs = vec![kernel_input(quote!(#g), &grad.inputs[0])];
+    inputs.extend((grad.sources.iter().zip(&grad.inputs[1..])).map(|(&i, t)| {
+        let v = &views[i];
+        kernel_input(quote!(#v), t)
+    }));
+    let provided = grad.output.distinct();
+    let r = local("r");
+    let reduced = emit_contraction(pattern, &inputs, &provided);
+
+    // Epilogue: add `r` into a zeroed gradient through the operand's term: labels `r` lacks are
+    // broadcast, a repeated label writes only the diagonal, an axis of extent 1 under a longer label
+    // sums (its stride is 0).
+    let own = grad.target.distinct();
+    let shortcut = (own == provided && own.len() == grad.target.labels.len()).then(|| {
+        quote! {
+            if #r.shape() == #vk.shape() {
+                return ::core::result::Result::Ok(#r.into_dyn());
+            }
+        }
+    });
+    let epilogue = kernel::emit_epilogue(&r, &provided, &grad.target, &own);
+    let out = local("grad");
+    quote!({
+        let #r = #reduced;
+        #shortcut
+        let mut #out = #rt::zeros(#pattern, #rt::IxDyn(#vk.shape()))?;
+        #epilogue
+        ::core::result::Result::Ok(#out)
+    })
+}
+
+/// The run-time executor's path (patterns with `...`, or many operands): the plan as constants that
+/// the executor interprets.
+fn emit_executor(plan: &Plan) -> (TokenStream, TokenStream, TokenStream) {
+    let rt = rt();
+    let n = plan.inputs.len();
+    let constant = |name: &str| Ident::new(name, proc_macro2::Span::mixed_site());
+    let (spec, grads) = (constant("__EINSUM_SPEC"), constant("__EINSUM_GRADS"));
+    let pattern = &plan.pattern;
+    let inputs = plan.inputs.iter().map(emit_term);
+    let output = emit_term(&plan.output);
+    let grad_specs = (0..n).map(|k| emit_grad_spec(&plan.grad(k)));
+    let items = quote! {
+        const #spec: #rt::Spec = #rt::Spec {
+            pattern: #pattern,
+            inputs: &[#(#inputs),*],
+            output: #output,
+        };
+        const #grads: [#rt::GradSpec; #n] = [#(#grad_specs),*];
+    };
+    let (views, k, g) = (local("views"), local("k"), local("g"));
+    let forward = quote!(|#views| #rt::run_forward(&#spec, #views));
+    let backward = quote!(|#k, #g, #views| #rt::run_gradient(&#spec, &#grads[#k], #g, #views));
+    (items, forward, backward)
+}
+
+fn emit_term(term: &TermPlan) -> TokenStream {
+    let rt = rt();
+    let labels = &term.labels;
+    let spelling = &term.spelling;
+    let ellipsis = match term.ellipsis {
+        Some(i) => quote!(::core::option::Option::Some(#i)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote!(#rt::Term { labels: &[#(#labels),*], ellipsis: #ellipsis, spelling: #spelling })
+}
+
+fn emit_grad_spec(grad: &GradPlan) -> TokenStream {
+    let rt = rt();
+    let inputs = grad.inputs.iter().map(emit_term);
+    let sources = &grad.sources;
+    let output = emit_term(&grad.output);
+    let target = emit_term(&grad.target);
+    quote! {
+        #rt::GradSpec {
+            inputs: &[#(#inputs),*],
+            sources: &[#(#sources),*],
+            output: #output,
+            target: #target,
+        }
+    }
+}

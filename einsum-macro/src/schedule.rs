@@ -1,0 +1,351 @@
+//! The kernel plan of a fixed-rank einsum: the steps the generated code runs, decided at compile
+//! time.
+//!
+//! A contraction of `n` tensors (each with distinct labels: a repeated label of a term is one
+//! diagonal slot) into an output runs as
+//! 1. one *reduction* step per tensor that has labels no other tensor and not the output has (they
+//!    are summed first, in a pass linear in that tensor);
+//! 2. then, for one tensor, one step into the output; for two, one pairwise step; for three or four,
+//!    every pairwise order (3 and 15 binary trees), each with its cost as a formula in the extents,
+//!    the cheapest chosen at run time.
+//!
+//! A pairwise step groups its labels as XLA's dot does: *batch* (both operands and the result),
+//! *left* / *right* (one operand and the result) and *summed* (both operands, not the result). The
+//! grouping decides whether the step can run as a batched GEMM; its loop nest is also fixed here:
+//! the result's labels outermost in the result's (row-major) order, then the summed labels, and
+//! innermost the label that most tensors have as their last (unit-stride under a row-major layout)
+//! axis.
+
+/// Tensors are numbered: the contraction's inputs first, then each step's result.
+pub type TensorId = usize;
+
+/// One step: `out[labels] += Σ Π inputs` over the labels `out` lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// One or two tensors.
+    pub inputs: Vec<TensorId>,
+    /// The tensor this step creates (row-major, zero-filled, then accumulated into).
+    pub out: TensorId,
+    /// The loops, outermost first; the last one is the lanes the primitives run (none for a 0-d step).
+    pub loops: Vec<char>,
+    /// For a pairwise step whose left, right and summed groups are all non-empty: the grouping.
+    pub gemm: Option<Groups>,
+}
+
+/// The labels of a pairwise step by role, each group in one order shared by the tensors that have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Groups {
+    pub batch: Vec<char>,
+    pub left: Vec<char>,
+    pub right: Vec<char>,
+    pub summed: Vec<char>,
+}
+
+/// A sequence of steps whose last one creates the contraction's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub steps: Vec<Step>,
+    /// Per step, the labels whose extents multiply to its cost (the index volume it loops over).
+    pub costs: Vec<Vec<char>>,
+}
+
+/// Everything the generated code of one contraction runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contraction {
+    /// Every tensor's labels (slot order), indexed by [`TensorId`].
+    pub tensors: Vec<Vec<char>>,
+    /// The reductions of step 1, run before any order.
+    pub reductions: Vec<Step>,
+    /// One order, or the candidates among which the run time picks the cheapest.
+    pub orders: Vec<Order>,
+}
+
+impl Contraction {
+    /// The tensor a reduction replaced input `i` with, or `i` itself.
+    fn current(&self, i: TensorId) -> TensorId {
+        self.reductions
+            .iter()
+            .find(|s| s.inputs == [i])
+            .map_or(i, |s| s.out)
+    }
+}
+
+/// The most operands whose pairwise orders the macro enumerates; more go to the run-time executor.
+pub const MAX_ENUMERATED: usize = 4;
+
+/// Plans `out = einsum(inputs)`; every label of `out` is in some input, and `inputs.len()` is between
+/// 1 and [`MAX_ENUMERATED`].
+pub fn plan_contraction(inputs: &[Vec<char>], out: &[char]) -> Contraction {
+    assert!((1..=MAX_ENUMERATED).contains(&inputs.len()));
+    let mut c = Contraction {
+        tensors: inputs.to_vec(),
+        reductions: Vec::new(),
+        orders: Vec::new(),
+    };
+    let n = inputs.len();
+    if n > 1 {
+        for i in 0..n {
+            let needed =
+                |l: &char| out.contains(l) || (0..n).any(|j| j != i && inputs[j].contains(l));
+            let kept: Vec<char> = inputs[i].iter().copied().filter(needed).collect();
+            if kept.len() < inputs[i].len() {
+                let id = c.tensors.len();
+                c.tensors.push(kept.clone());
+                c.reductions.push(step(&c.tensors, vec![i], id, &kept));
+            }
+        }
+    }
+    let current: Vec<TensorId> = (0..n).map(|i| c.current(i)).collect();
+    for tree in trees(&current) {
+        let mut tensors = c.tensors.clone();
+        let mut order = Order {
+            steps: Vec::new(),
+            costs: Vec::new(),
+        };
+        emit_tree(&tree, out, &current, &mut tensors, &mut order, true);
+        // The orders share one table of tensors, each order's new ones above the previous order's.
+        c.tensors = tensors;
+        c.orders.push(order);
+    }
+    c
+}
+
+/// A binary tree over tensors: a leaf, or the pairing of two subtrees.
+#[derive(Debug, Clone)]
+enum Tree {
+    Leaf(TensorId),
+    Pair(Box<Tree>, Box<Tree>),
+}
+
+/// Every binary tree with the given leaves, each once (up to swapping a pair's two sides).
+fn trees(leaves: &[TensorId]) -> Vec<Tree> {
+    if leaves.len() == 1 {
+        return vec![Tree::Leaf(leaves[0])];
+    }
+    let mut all = Vec::new();
+    // Split into two non-empty parts; the part with the first leaf goes left, so each split is once.
+    let rest = leaves.len() - 1;
+    for mask in 0..(1u32 << rest) {
+        let mut left = vec![leaves[0]];
+        let mut right = Vec::new();
+        for (k, &leaf) in leaves[1..].iter().enumerate() {
+            if mask & (1 << k) != 0 {
+                left.push(leaf);
+            } else {
+                right.push(leaf);
+            }
+        }
+        if right.is_empty() {
+            continue;
+        }
+        for l in trees(&left) {
+            for r in trees(&right) {
+                all.push(Tree::Pair(Box::new(l.clone()), Box::new(r)));
+            }
+        }
+    }
+    all
+}
+
+fn leaves(tree: &Tree, out: &mut Vec<TensorId>) {
+    match tree {
+        Tree::Leaf(t) => out.push(*t),
+        Tree::Pair(a, b) => {
+            leaves(a, out);
+            leaves(b, out);
+        }
+    }
+}
+
+/// Appends the steps of `tree` to `order`, returning the tensor holding its result. `out` is the
+/// contraction's output; `all` are the contraction's tensors after reductions.
+fn emit_tree(
+    tree: &Tree,
+    out: &[char],
+    all: &[TensorId],
+    tensors: &mut Vec<Vec<char>>,
+    order: &mut Order,
+    root: bool,
+) -> TensorId {
+    match tree {
+        Tree::Leaf(t) if !root => *t,
+        Tree::Leaf(t) => {
+            // One tensor: a single step into the output (a copy, transpose, diagonal or sum).
+            let id = tensors.len();
+            tensors.push(out.to_vec());
+            order.costs.push(union(&tensors[*t], out));
+            order.steps.push(step(tensors, vec![*t], id, out));
+            id
+        }
+        Tree::Pair(a, b) => {
+            let (ta, tb) = (
+                emit_tree(a, out, all, tensors, order, false),
+                emit_tree(b, out, all, tensors, order, false),
+            );
+            let mut inside = Vec::new();
+            leaves(tree, &mut inside);
+            let (la, lb) = (tensors[ta].clone(), tensors[tb].clone());
+            // A label survives this step if the output or a tensor outside the subtree needs it.
+            let needed = |l: &char| {
+                out.contains(l)
+                    || all
+                        .iter()
+                        .filter(|t| !inside.contains(t))
+                        .any(|&t| tensors[t].contains(l))
+            };
+            let result: Vec<char> = if root {
+                out.to_vec()
+            } else {
+                // batch, left, right: a layout in which the step's GEMM writes whole matrices.
+                let mut r: Vec<char> = la
+                    .iter()
+                    .copied()
+                    .filter(|l| lb.contains(l) && needed(l))
+                    .collect();
+                r.extend(la.iter().copied().filter(|l| !lb.contains(l) && needed(l)));
+                r.extend(lb.iter().copied().filter(|l| !la.contains(l) && needed(l)));
+                r
+            };
+            let id = tensors.len();
+            tensors.push(result.clone());
+            order.costs.push(union(&la, &lb));
+            order.steps.push(step(tensors, vec![ta, tb], id, &result));
+            id
+        }
+    }
+}
+
+fn union(a: &[char], b: &[char]) -> Vec<char> {
+    let mut u = a.to_vec();
+    u.extend(b.iter().copied().filter(|l| !a.contains(l)));
+    u
+}
+
+/// A step from `inputs` into the new tensor `id` with labels `out`: its loop order and, for a pair,
+/// its GEMM grouping.
+fn step(tensors: &[Vec<char>], inputs: Vec<TensorId>, id: TensorId, out: &[char]) -> Step {
+    let ins: Vec<&Vec<char>> = inputs.iter().map(|&t| &tensors[t]).collect();
+    let mut all: Vec<char> = out.to_vec();
+    for t in &ins {
+        for &l in t.iter() {
+            if !all.contains(&l) {
+                all.push(l);
+            }
+        }
+    }
+    // Innermost: the label that is the last axis of most tensors (unit stride when row-major); on a
+    // tie, one of the result (its lanes are written without a reduction), then the later one.
+    let score = |l: char| {
+        let last = |t: &[char]| t.last() == Some(&l);
+        let n = usize::from(last(out)) + ins.iter().filter(|t| last(t)).count();
+        (n, usize::from(out.contains(&l)))
+    };
+    let innermost = all
+        .iter()
+        .copied()
+        .enumerate()
+        .max_by_key(|&(pos, l)| (score(l), pos))
+        .map(|(_, l)| l);
+    let mut loops: Vec<char> = all
+        .iter()
+        .copied()
+        .filter(|&l| Some(l) != innermost)
+        .collect();
+    loops.extend(innermost);
+
+    let gemm = match ins.as_slice() {
+        [a, b] => {
+            let batch: Vec<char> = a
+                .iter()
+                .copied()
+                .filter(|l| b.contains(l) && out.contains(l))
+                .collect();
+            let left: Vec<char> = a
+                .iter()
+                .copied()
+                .filter(|l| !b.contains(l) && out.contains(l))
+                .collect();
+            let right: Vec<char> = b
+                .iter()
+                .copied()
+                .filter(|l| !a.contains(l) && out.contains(l))
+                .collect();
+            let summed: Vec<char> = a
+                .iter()
+                .copied()
+                .filter(|l| b.contains(l) && !out.contains(l))
+                .collect();
+            let complete = batch.len() + left.len() + summed.len() == a.len()
+                && batch.len() + right.len() + summed.len() == b.len();
+            (complete && !left.is_empty() && !right.is_empty() && !summed.is_empty()).then_some(
+                Groups {
+                    batch,
+                    left,
+                    right,
+                    summed,
+                },
+            )
+        }
+        _ => None,
+    };
+    Step {
+        inputs,
+        out: id,
+        loops,
+        gemm,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
+
+    #[test]
+    fn matrix_product_is_one_gemm_step_with_axpy_lanes() {
+        let c = plan_contraction(&[labels("ij"), labels("jk")], &labels("ik"));
+        assert!(c.reductions.is_empty());
+        assert_eq!(c.orders.len(), 1);
+        let s = &c.orders[0].steps[0];
+        assert_eq!(s.loops, labels("ijk"));
+        let g = s.gemm.as_ref().unwrap();
+        assert_eq!(
+            (g.left.clone(), g.right.clone(), g.summed.clone()),
+            (labels("i"), labels("k"), labels("j"))
+        );
+    }
+
+    #[test]
+    fn dot_like_steps_reduce_innermost() {
+        let c = plan_contraction(&[labels("ij"), labels("j")], &labels("i"));
+        assert_eq!(c.orders[0].steps[0].loops, labels("ij"));
+        let c = plan_contraction(&[labels("ij")], &labels(""));
+        assert_eq!(c.orders[0].steps[0].loops, labels("ij"));
+    }
+
+    #[test]
+    fn private_labels_are_summed_first() {
+        let c = plan_contraction(&[labels("ijz"), labels("jk")], &labels("ik"));
+        assert_eq!(c.reductions.len(), 1);
+        assert_eq!(c.tensors[c.reductions[0].out], labels("ij"));
+        assert_eq!(c.orders[0].steps[0].inputs, vec![c.reductions[0].out, 1]);
+    }
+
+    #[test]
+    fn three_and_four_operands_enumerate_every_tree() {
+        let c = plan_contraction(&[labels("ij"), labels("jk"), labels("kl")], &labels("il"));
+        assert_eq!(c.orders.len(), 3);
+        assert!(c.orders.iter().all(|o| o.steps.len() == 2));
+        let c = plan_contraction(
+            &[labels("ij"), labels("jk"), labels("kl"), labels("lm")],
+            &labels("im"),
+        );
+        assert_eq!(c.orders.len(), 15);
+        // Intermediates keep only what the rest needs: (ij, jk) -> ik.
+        let first = &c.orders[0].steps[0];
+        assert_eq!(c.tensors[first.out].len(), 2);
+    }
+}

@@ -1,0 +1,339 @@
+//! Where generated code enters the runtime: operands converted to views (or `Var`s), the type-level
+//! choice between an array result and a recorded `Var`, and `einsum_vjp!`'s closure. The kernels the
+//! macro writes are passed in as closures: `forward` maps the operands' views to the result, `grads`
+//! maps an operand index, the upstream gradient and the operands' views to that operand's gradient.
+
+use std::marker::PhantomData;
+
+use ndarray::{Array, ArrayBase, ArrayD, ArrayViewD, Data, Dimension, LinalgScalar};
+use ndarray::{Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
+
+use crate::autograd::{einsum_var, Float, Var};
+use crate::error::{EinsumError, ErrorKind};
+
+/// An operand as generated code receives it.
+pub enum Arg<'a, T> {
+    /// An array or view, seen as a dynamic-rank view.
+    View(ArrayViewD<'a, T>),
+    /// A `Var`, whose einsum is recorded.
+    Var(&'a Var<T>),
+}
+
+impl<T> Clone for Arg<'_, T> {
+    fn clone(&self) -> Self {
+        match self {
+            Arg::View(v) => Arg::View(v.clone()),
+            Arg::Var(v) => Arg::Var(v),
+        }
+    }
+}
+
+/// Marks an operand kind: plain arrays, or [`Var`]s (whose einsum is recorded for backward).
+pub struct IsArray;
+/// See [`IsArray`].
+pub struct IsVar;
+
+/// The kind of a whole call: arrays only, or at least one `Var`.
+pub trait Join<K> {
+    /// The kind of both together.
+    type Out;
+}
+impl Join<IsArray> for IsArray {
+    type Out = IsArray;
+}
+impl Join<IsVar> for IsArray {
+    type Out = IsVar;
+}
+impl<K> Join<K> for IsVar {
+    type Out = IsVar;
+}
+
+/// What can be an einsum operand: any ndarray array or view, a [`Var`], or a reference to one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an einsum operand",
+    label = "expected an ndarray array, view or `Var`",
+    note = "operands may be `Array`, `ArrayView`, `ArcArray`, `CowArray`, `Var`, or references to them"
+)]
+pub trait Operand {
+    /// The element type.
+    type Elem;
+    /// The static dimension type (`IxDyn` for `Var`).
+    type Dim: Dimension;
+    /// [`IsArray`] or [`IsVar`].
+    type Kind;
+    /// The operand as generated code receives it.
+    fn arg(&self) -> Arg<'_, Self::Elem>;
+}
+
+impl<S: Data, D: Dimension> Operand for ArrayBase<S, D> {
+    type Elem = S::Elem;
+    type Dim = D;
+    type Kind = IsArray;
+    fn arg(&self) -> Arg<'_, S::Elem> {
+        Arg::View(self.view().into_dyn())
+    }
+}
+
+impl<T: Float> Operand for Var<T> {
+    type Elem = T;
+    type Dim = IxDyn;
+    type Kind = IsVar;
+    fn arg(&self) -> Arg<'_, T> {
+        Arg::Var(self)
+    }
+}
+
+impl<X: Operand + ?Sized> Operand for &X {
+    type Elem = X::Elem;
+    type Dim = X::Dim;
+    type Kind = X::Kind;
+    fn arg(&self) -> Arg<'_, X::Elem> {
+        (**self).arg()
+    }
+}
+
+impl<X: Operand + ?Sized> Operand for &mut X {
+    type Elem = X::Elem;
+    type Dim = X::Dim;
+    type Kind = X::Kind;
+    fn arg(&self) -> Arg<'_, X::Elem> {
+        (**self).arg()
+    }
+}
+
+/// An operand whose type implements [`Operand`], with its element type, dimension type and kind
+/// carried as type parameters. Generated code converts each operand once with [`operand`]; if the
+/// type is not an operand, that one call is the one error the user sees.
+pub struct Checked<'a, T, D, K> {
+    arg: Arg<'a, T>,
+    marker: PhantomData<(D, K)>,
+}
+
+/// Converts an operand once; a type that is not an operand fails here, with one error.
+pub fn operand<X: Operand + ?Sized>(x: &X) -> Checked<'_, X::Elem, X::Dim, X::Kind> {
+    Checked {
+        arg: x.arg(),
+        marker: PhantomData,
+    }
+}
+
+impl<'a, T, D, K> Checked<'a, T, D, K> {
+    /// The operand's kind, as a value to combine with [`Kind::or`].
+    pub fn kind(&self) -> Kind<K> {
+        Kind(PhantomData)
+    }
+
+    /// The operand as generated code receives it.
+    pub fn arg(&self) -> Arg<'a, T> {
+        self.arg.clone()
+    }
+}
+
+impl<'a, T, D> Checked<'a, T, D, IsArray> {
+    /// Operands of `einsum_vjp!`: arrays only.
+    pub fn view(&self) -> ArrayViewD<'a, T> {
+        match &self.arg {
+            Arg::View(v) => v.clone(),
+            Arg::Var(_) => unreachable!("an operand of kind IsArray is an array"),
+        }
+    }
+}
+
+/// Type-level tag of a call's kind, combined operand by operand with [`Kind::or`].
+pub struct Kind<K>(PhantomData<K>);
+
+impl<K> Kind<K> {
+    /// The kind of a call with operands of kinds `K` and `K2`.
+    pub fn or<K2>(self, _: Kind<K2>) -> Kind<K::Out>
+    where
+        K: Join<K2>,
+    {
+        Kind(PhantomData)
+    }
+}
+
+/// Checks the upstream gradient's shape against the output's.
+pub(crate) fn check_gradient_shape(
+    pattern: &str,
+    expected: &[usize],
+    found: &[usize],
+) -> Result<(), EinsumError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(EinsumError::new(
+            pattern,
+            ErrorKind::GradientShape {
+                expected: expected.to_vec(),
+                found: found.to_vec(),
+            },
+        ))
+    }
+}
+
+/// The last step of `einsum!`/`try_einsum!`: arrays give an array, any `Var` gives a `Var`. A trait
+/// (rather than inherent methods per kind) so that a call whose kind is unknown, because an operand
+/// is not an operand at all, adds no second error to the one that says so.
+///
+/// `forward` is the generated forward kernel; `grads(k, g, operands)` the generated gradient of
+/// operand `k`, shaped like it, from the upstream gradient `g` (whose shape the caller has checked).
+/// Only a `Var` result keeps `grads`; an array result never calls it, so it is never compiled to
+/// machine code for such a call.
+pub trait Finish<T, D, const N: usize> {
+    /// An `Array<T, D>` for arrays, a `Var<T>` when any operand is a `Var`.
+    type Output;
+
+    /// Runs the einsum; an extent mismatch is an `Err`.
+    fn try_finish<F, G>(
+        self,
+        pattern: &'static str,
+        args: [Arg<'_, T>; N],
+        forward: F,
+        grads: G,
+    ) -> Result<Self::Output, EinsumError>
+    where
+        F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
+        G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+            + 'static;
+
+    /// Runs the einsum; an extent mismatch panics, reporting the caller's line.
+    #[track_caller]
+    fn finish<F, G>(
+        self,
+        pattern: &'static str,
+        args: [Arg<'_, T>; N],
+        forward: F,
+        grads: G,
+    ) -> Self::Output
+    where
+        Self: Sized,
+        F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
+        G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+            + 'static,
+    {
+        match self.try_finish(pattern, args, forward, grads) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+impl<T: LinalgScalar, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsArray> {
+    type Output = Array<T, D>;
+
+    fn try_finish<F, G>(
+        self,
+        _pattern: &'static str,
+        args: [Arg<'_, T>; N],
+        forward: F,
+        _grads: G,
+    ) -> Result<Array<T, D>, EinsumError>
+    where
+        F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
+        G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+            + 'static,
+    {
+        forward(args.map(|a| match a {
+            Arg::View(v) => v,
+            Arg::Var(_) => unreachable!("a call of kind IsArray has no Var operand"),
+        }))
+    }
+}
+
+impl<T: Float, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsVar> {
+    type Output = Var<T>;
+
+    fn try_finish<F, G>(
+        self,
+        pattern: &'static str,
+        args: [Arg<'_, T>; N],
+        forward: F,
+        grads: G,
+    ) -> Result<Var<T>, EinsumError>
+    where
+        F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
+        G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+            + 'static,
+    {
+        einsum_var(
+            pattern,
+            args,
+            |views| forward(views).map(Array::into_dyn),
+            grads,
+        )
+    }
+}
+
+/// `einsum_vjp!`: the value and a closure mapping the upstream gradient to every operand's gradient.
+#[allow(clippy::type_complexity)] // the closure's type is the point of this function
+#[track_caller]
+pub fn vjp<'a, T, D, F, G, const N: usize>(
+    pattern: &'static str,
+    operands: [ArrayViewD<'a, T>; N],
+    forward: F,
+    grads: G,
+) -> (Array<T, D>, impl Fn(&Array<T, D>) -> [ArrayD<T>; N] + 'a)
+where
+    T: Float,
+    D: Dimension,
+    F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
+    G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError> + 'a,
+{
+    let value = match forward(operands.clone()) {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    };
+    let shape = value.shape().to_vec();
+    let back = move |g: &Array<T, D>| {
+        check_gradient_shape(pattern, &shape, g.shape()).unwrap_or_else(|e| panic!("{e}"));
+        std::array::from_fn(|k| {
+            grads(k, g.view().into_dyn(), operands.clone()).unwrap_or_else(|e| panic!("{e}"))
+        })
+    };
+    (value, back)
+}
+
+/// Gives a gradient its operand's static dimension type.
+pub fn into_dim_of<T, D: Dimension, K>(g: ArrayD<T>, _: &Checked<'_, T, D, K>) -> Array<T, D> {
+    g.into_dimensionality::<D>()
+        .expect("einsum-runtime internal error: a gradient has its operand's rank")
+}
+
+/// An operand's rank must equal its term's label count (checked at compile time for static ranks).
+#[diagnostic::on_unimplemented(
+    message = "einsum operand has the wrong number of axes: its term has {N} labels",
+    label = "this operand's dimension type is `{Self}`, but its term needs {N} axes",
+    note = "the n-th operand's rank must match the n-th term of the pattern (or use `IxDyn` to check at run time)"
+)]
+pub trait Rank<const N: usize> {}
+/// An operand whose term has an ellipsis needs at least as many axes as the term has labels.
+#[diagnostic::on_unimplemented(
+    message = "einsum operand has too few axes: its term has {N} labels besides `...`",
+    label = "this operand's dimension type is `{Self}`, but its term needs at least {N} axes"
+)]
+pub trait RankAtLeast<const N: usize> {}
+
+impl<const N: usize> Rank<N> for IxDyn {}
+impl<const N: usize> RankAtLeast<N> for IxDyn {}
+
+macro_rules! ranks {
+    ($($ix:ident = $n:literal: $($m:literal)*;)*) => {$(
+        impl Rank<$n> for $ix {}
+        $(impl RankAtLeast<$m> for $ix {})*
+    )*};
+}
+ranks! {
+    Ix0 = 0: 0;
+    Ix1 = 1: 0 1;
+    Ix2 = 2: 0 1 2;
+    Ix3 = 3: 0 1 2 3;
+    Ix4 = 4: 0 1 2 3 4;
+    Ix5 = 5: 0 1 2 3 4 5;
+    Ix6 = 6: 0 1 2 3 4 5 6;
+}
+
+/// Compiles only if the operand's static rank is its term's label count (or dynamic).
+pub fn rank<T, D: Rank<N>, K, const N: usize>(_: &Checked<'_, T, D, K>) {}
+
+/// Compiles only if the operand's static rank is at least its term's label count (or dynamic).
+pub fn rank_at_least<T, D: RankAtLeast<N>, K, const N: usize>(_: &Checked<'_, T, D, K>) {}

@@ -56,7 +56,7 @@ mod kernel;
 pub mod __private;
 
 pub use autograd::{gradcheck, loss, optim, GradcheckError, GradcheckReport, IntoVar, OpError};
-pub use autograd::{Float, Parent, Var};
+pub use autograd::{is_grad_enabled, no_grad, Float, Parent, Var};
 pub use error::{AxisRef, EinsumError, ErrorKind};
 
 /// Evaluates an einsum and returns an owned array (or a [`Var`] when any operand is a `Var`).

@@ -324,7 +324,7 @@ fn unary<T: Float>(x: &Var<T>, f: impl Fn(T) -> T, df: impl Fn(T) -> T + 'static
 /// `y = f(x)`. The output is kept for the backward pass only if the input needs a gradient.
 fn unary_from_output<T: Float>(x: &Var<T>, f: impl Fn(T) -> T, df: fn(T) -> T) -> Var<T> {
     let value = x.data().mapv(f);
-    if !x.requires_grad() {
+    if !x.records() {
         return Var::constant(value);
     }
     let y = value.clone();
@@ -864,6 +864,11 @@ impl<T: Float> Var<T> {
     /// Derivative: `dy_i/dx_k = y_i (delta_ik - y_k)`, so the backward pass is
     /// `gx_k = y_k (g_k - sum_i g_i y_i)` per lane, computed from the output.
     ///
+    /// A lane whose entries are all `-inf` (a fully masked row, as in attention with
+    /// `masked_fill`) gives a lane of `NaN`, as in PyTorch and numpy (`0 / 0`: no
+    /// entry has any weight), and so do the gradients flowing through it. Keep at least one entry of
+    /// each lane finite (a causal mask always leaves the diagonal), or fill such rows afterwards.
+    ///
     /// ```
     /// use einsum_runtime::Var;
     /// use ndarray::array;
@@ -903,7 +908,7 @@ impl<T: Float> Var<T> {
     pub fn try_softmax(&self, axis: usize) -> Result<Var<T>, OpError> {
         check_axis("softmax", axis, self.data().ndim())?;
         let value = softmax_values(&self.data(), axis, false);
-        if !self.requires_grad() {
+        if !self.records() {
             return Ok(Var::constant(value));
         }
         let y = value.clone();
@@ -924,6 +929,8 @@ impl<T: Float> Var<T> {
     ///
     /// Derivative: `dy_i/dx_k = delta_ik - softmax_k`, so the backward pass is
     /// `gx_k = g_k - softmax_k sum_i g_i` per lane, with `softmax = e^y` from the output.
+    ///
+    /// A lane whose entries are all `-inf` gives a lane of `NaN`, as [`softmax`](Var::softmax) does.
     ///
     /// ```
     /// use einsum_runtime::Var;
@@ -965,7 +972,7 @@ impl<T: Float> Var<T> {
     pub fn try_log_softmax(&self, axis: usize) -> Result<Var<T>, OpError> {
         check_axis("log_softmax", axis, self.data().ndim())?;
         let value = softmax_values(&self.data(), axis, true);
-        if !self.requires_grad() {
+        if !self.records() {
             return Ok(Var::constant(value));
         }
         let y = value.clone();

@@ -316,7 +316,7 @@ fn unary<T: Float>(x: &Var<T>, f: impl Fn(T) -> T, df: impl Fn(T) -> T + 'static
     let value = x.data().mapv(f);
     Var::from_op(value, vec![x.clone()], move |g, parents| {
         let x = parents[0].data();
-        vec![Some(Zip::from(g).and(&*x).map_collect(|&g, &x| g * df(x)))]
+        vec![Some(Zip::from(g).and(x).map_collect(|&g, &x| g * df(x)))]
     })
 }
 

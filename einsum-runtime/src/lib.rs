@@ -49,7 +49,19 @@
 mod autograd;
 mod error;
 mod exec;
+pub mod init;
 mod kernel;
+
+/// The `rand` crate (0.10) that [`init`] and [`Var::dropout`] take their generators from, re-exported
+/// so that `einsum_runtime::rand::rngs::StdRng` always has the version they expect.
+///
+/// ```
+/// use einsum_runtime::rand::{rngs::StdRng, SeedableRng};
+///
+/// let w = einsum_runtime::init::he_normal::<f64, _>(&[3, 2], &mut StdRng::seed_from_u64(5));
+/// assert_eq!(w.shape(), &[3, 2]);
+/// ```
+pub use rand;
 
 #[doc(hidden)]
 #[path = "private.rs"]

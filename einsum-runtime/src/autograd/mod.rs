@@ -26,9 +26,12 @@ mod gradcheck;
 pub mod loss;
 mod ops;
 pub mod optim;
+mod select;
+mod shape;
 
 pub use grad_mode::{is_grad_enabled, no_grad};
 pub use gradcheck::{gradcheck, GradcheckError, GradcheckReport};
+pub(crate) use ops::unwrap_op;
 pub use ops::{IntoVar, OpError};
 
 /// Element types that gradients are computed for: `f32` and `f64`.

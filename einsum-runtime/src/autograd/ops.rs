@@ -881,10 +881,7 @@ impl<T: Float> Var<T> {
     /// error instead.
     #[track_caller]
     pub fn sum_axes(&self, axes: &[usize]) -> Var<T> {
-        match self.try_sum_axes(axes) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_op(self.try_sum_axes(axes))
     }
 
     /// [`sum_axes`](Var::sum_axes), returning an error instead of panicking.
@@ -925,10 +922,7 @@ impl<T: Float> Var<T> {
     /// error instead.
     #[track_caller]
     pub fn mean_axes(&self, axes: &[usize]) -> Var<T> {
-        match self.try_mean_axes(axes) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_op(self.try_mean_axes(axes))
     }
 
     /// [`mean_axes`](Var::mean_axes), returning an error instead of panicking.
@@ -1111,10 +1105,7 @@ impl<T: Float> Var<T> {
     /// If `axis` is out of range; [`try_softmax`](Var::try_softmax) returns the error instead.
     #[track_caller]
     pub fn softmax(&self, axis: usize) -> Var<T> {
-        match self.try_softmax(axis) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_op(self.try_softmax(axis))
     }
 
     /// [`softmax`](Var::softmax), returning an error instead of panicking.
@@ -1175,10 +1166,7 @@ impl<T: Float> Var<T> {
     /// If `axis` is out of range; [`try_log_softmax`](Var::try_log_softmax) returns the error instead.
     #[track_caller]
     pub fn log_softmax(&self, axis: usize) -> Var<T> {
-        match self.try_log_softmax(axis) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_op(self.try_log_softmax(axis))
     }
 
     /// [`log_softmax`](Var::log_softmax), returning an error instead of panicking.
@@ -1224,10 +1212,7 @@ macro_rules! binary_operator {
             type Output = Var<T>;
             #[track_caller]
             fn $method(self, rhs: R) -> Var<T> {
-                match self.$try_method(rhs) {
-                    Ok(v) => v,
-                    Err(e) => panic!("{e}"),
-                }
+                unwrap_op(self.$try_method(rhs))
             }
         }
 

@@ -754,3 +754,25 @@ fn a_tiny_network_trains_with_init_dropout_and_adam() {
     let last = eval(&mut rng);
     assert!(last < 0.05 * first, "loss {first} -> {last}");
 }
+
+#[test]
+fn backward_uses_the_values_recorded_at_forward_time() {
+    // Replace x's value (even its shape) between forward and backward: every op's backward works on
+    // what it recorded, so the gradients are those at the old value.
+    let x = Var::new(array![[3.0, 1.0], [2.0, 5.0]]);
+    let y = Var::concat(
+        0,
+        &[
+            &x.max_axis(1).reshape(&[1, 2]),
+            &x.select(1, &[1, 1]).slice(s![0..1, ..]),
+            &x.masked_fill(&array![true, false], 0.0)
+                .index_axis(0, 1)
+                .broadcast_to(&[1, 2]),
+        ],
+    );
+    x.set_data(array![[0.0, 9.0, 9.0]].into_dyn());
+    y.sum().backward();
+    // max rows: (0,0) and (1,1); select picks column 1 twice from row 0; masked_fill keeps column 1
+    // of row 1.
+    assert_eq!(x.grad().unwrap(), array![[1.0, 2.0], [0.0, 2.0]].into_dyn());
+}

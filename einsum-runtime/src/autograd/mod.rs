@@ -100,6 +100,9 @@ impl<T: Float> Parent<T> {
 /// and a graph lives on the thread that built it (as does the [`no_grad`](crate::no_grad) flag). To
 /// use several threads, send the arrays (`(*v.data()).clone()`) and build a graph on each thread.
 ///
+/// [`softmax`](Var::softmax) of a lane whose entries are all `-inf` (a fully masked row) is a lane of
+/// `NaN`, as in PyTorch.
+///
 /// ```compile_fail
 /// fn send<S: Send>(_: S) {}
 /// send(einsum_runtime::Var::new(ndarray::array![1.0]));

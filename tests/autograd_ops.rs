@@ -1112,3 +1112,115 @@ fn optimizers_work_in_f32() {
     assert!(mse(&w, &target).item() < 1e-6);
     assert!(mse(&v, &target).item() < 1e-2);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Constructors, no_grad, fully masked softmax
+
+#[test]
+fn constructors_take_arrays_of_any_dimension() {
+    // Static-dimension arrays are converted with into_dyn; ArrayD call sites still compile.
+    let a = Var::new(array![1.0, 2.0]);
+    let b = Var::new(Array2::<f64>::ones((2, 2)));
+    let c = Var::constant(array![[[3.0f32]]]);
+    let d = Var::new(array![5.0].into_dyn());
+    assert_eq!(
+        (a.shape(), b.shape(), c.shape()),
+        (vec![2], vec![2, 2], vec![1, 1, 1])
+    );
+    assert!(a.requires_grad() && !c.requires_grad() && d.requires_grad());
+    // y = sum(a_j * b_ij) = sum_j a_j (b_0j + b_1j): dy/da_j = 2 with b all ones.
+    (&b * &a).sum().backward();
+    assert_eq!(a.grad().unwrap(), array![2.0, 2.0].into_dyn());
+}
+
+#[test]
+fn no_grad_records_nothing_and_recording_resumes() {
+    let w = Var::new(array![1.0, -2.0]);
+    let inside = einsum_runtime::no_grad(|| {
+        assert!(!einsum_runtime::is_grad_enabled());
+        let y = (&w * &w).sigmoid().softmax(0);
+        assert!(!y.requires_grad());
+        (&w * 2.0, einsum!("i,i->", w, w))
+    });
+    assert!(einsum_runtime::is_grad_enabled());
+    assert!(!inside.0.requires_grad() && !inside.1.requires_grad());
+    // Backward through values computed inside no_grad reaches no leaf.
+    inside.0.sum().backward();
+    inside.1.backward();
+    assert!(w.grad().is_none());
+    // y = sum(c * w) with c = 2 w computed without recording: dy/dw = c = 2 w, not 4 w.
+    (&inside.0 * &w).sum().backward();
+    assert_eq!(w.grad().unwrap(), array![2.0, -4.0].into_dyn());
+    // Nested scopes restore the state they found.
+    einsum_runtime::no_grad(|| {
+        einsum_runtime::no_grad(|| {});
+        assert!(!einsum_runtime::is_grad_enabled());
+    });
+    assert!(einsum_runtime::is_grad_enabled());
+}
+
+#[test]
+fn no_grad_resumes_recording_after_a_panic() {
+    let caught = std::panic::catch_unwind(|| einsum_runtime::no_grad(|| panic!("inside no_grad")));
+    assert!(caught.is_err());
+    assert!(einsum_runtime::is_grad_enabled());
+    let w = Var::new(array![3.0]);
+    let y = (&w * &w).sum();
+    assert!(y.requires_grad());
+    y.backward();
+    assert_eq!(w.grad().unwrap(), array![6.0].into_dyn()); // d w^2 / dw = 2 w
+}
+
+#[test]
+fn softmax_of_a_fully_masked_row_is_nan() {
+    // Row 0 is all -inf: 0 / 0 -> NaN, as PyTorch gives. Row 1 keeps one finite entry: [0, 1].
+    let inf = f64::NEG_INFINITY;
+    let x = Var::new(array![[inf, inf], [inf, 0.0]]);
+    let y = x.softmax(1);
+    let y = y.data();
+    assert!(y.index_axis(Axis(0), 0).iter().all(|v| v.is_nan()));
+    assert_eq!(
+        y.index_axis(Axis(0), 1).iter().copied().collect::<Vec<_>>(),
+        vec![0.0, 1.0]
+    );
+    let ly = x.log_softmax(1);
+    assert!(ly.data().index_axis(Axis(0), 0).iter().all(|v| v.is_nan()));
+    assert_eq!(ly.data()[[1, 1]], 0.0);
+    // The gradient of a NaN row is NaN; the other row's is finite (softmax sums to 1: gradient 0).
+    x.softmax(1).sum().backward();
+    let g = x.grad().unwrap();
+    assert!(g.index_axis(Axis(0), 0).iter().all(|v| v.is_nan()));
+    assert_eq!(
+        g.index_axis(Axis(0), 1).iter().copied().collect::<Vec<_>>(),
+        vec![0.0, 0.0]
+    );
+}
+
+#[test]
+fn optimizers_take_references_or_values() {
+    // Loss sum((w - 1)^2) + b^2: gradients 2 (w - 1) and 2 b.
+    let (w, b) = (Var::new(array![3.0, -1.0]), Var::new(array![2.0]));
+    let run = |opt: &mut dyn FnMut()| {
+        w.set_data(array![3.0, -1.0].into_dyn());
+        b.set_data(array![2.0].into_dyn());
+        w.zero_grad();
+        b.zero_grad();
+        ((&w - 1.0).powi(2).sum() + b.powi(2).sum()).backward();
+        opt();
+        (w.data(), b.data())
+    };
+    let mut by_ref = Sgd::new([&w, &b], 0.25);
+    let mut by_vec = Sgd::new(vec![w.clone(), b.clone()], 0.25);
+    let r1 = run(&mut || by_ref.step());
+    let r2 = run(&mut || by_vec.step());
+    // w - 0.25 * 2 (w - 1) = (3 - 1, -1 + 1); b - 0.25 * 2 b = 1.
+    assert_eq!(*r1.0, array![2.0, 0.0].into_dyn());
+    assert_eq!(*r1.1, array![1.0].into_dyn());
+    assert_eq!(r1, r2);
+    let params = [w.clone(), b.clone()];
+    let mut adam = Adam::new(params.iter(), 0.5);
+    let r3 = run(&mut || adam.step());
+    // Adam's first step moves every element by lr against the sign of its gradient.
+    assert_close(&r3.0, &array![2.5, -0.5].into_dyn(), 1e-7);
+    assert_close(&r3.1, &array![1.5].into_dyn(), 1e-7);
+}

@@ -55,15 +55,27 @@ mod contract;
 mod entry;
 mod error;
 mod exec;
+pub mod init;
 #[allow(unsafe_code)] // the one module with `unsafe`; see its opening comment
 mod kernel;
+
+/// The `rand` crate (0.10) that [`init`] and [`Var::dropout`] take their generators from, re-exported
+/// so that `einsum_runtime::rand::rngs::StdRng` always has the version they expect.
+///
+/// ```
+/// use einsum_runtime::rand::{rngs::StdRng, SeedableRng};
+///
+/// let w = einsum_runtime::init::he_normal::<f64, _>(&[3, 2], &mut StdRng::seed_from_u64(5));
+/// assert_eq!(w.shape(), &[3, 2]);
+/// ```
+pub use rand;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use autograd::{gradcheck, loss, optim, GradcheckError, GradcheckReport, IntoVar, OpError};
-pub use autograd::{Float, Parent, Var};
+pub use autograd::{is_grad_enabled, no_grad, Float, Parent, Var};
 pub use error::{AxisRef, EinsumError, ErrorKind};
 
 /// Evaluates an einsum and returns an owned array (or a [`Var`] when any operand is a `Var`).

@@ -13,7 +13,7 @@
 
 use ndarray::{arr0, Axis};
 
-use super::ops::{cast, softmax_values, IntoVar, OpError};
+use super::ops::{cast, softmax_values, unwrap_op, IntoVar, OpError};
 use super::{Float, Var};
 
 /// The mean squared error `mean((pred - target)^2)` over all elements, as a 0-d `Var`; `target` is a
@@ -42,10 +42,7 @@ use super::{Float, Var};
 /// If the shapes differ, naming both; [`try_mse`] returns the error instead.
 #[track_caller]
 pub fn mse<T: Float>(pred: &Var<T>, target: impl IntoVar<T>) -> Var<T> {
-    match try_mse(pred, target) {
-        Ok(v) => v,
-        Err(e) => panic!("{e}"),
-    }
+    unwrap_op(try_mse(pred, target))
 }
 
 /// [`mse`], returning an error instead of panicking.
@@ -103,10 +100,7 @@ pub fn try_mse<T: Float>(pred: &Var<T>, target: impl IntoVar<T>) -> Result<Var<T
 /// smaller than the number of classes; [`try_cross_entropy`] returns the error instead.
 #[track_caller]
 pub fn cross_entropy<T: Float>(logits: &Var<T>, labels: &[usize]) -> Var<T> {
-    match try_cross_entropy(logits, labels) {
-        Ok(v) => v,
-        Err(e) => panic!("{e}"),
-    }
+    unwrap_op(try_cross_entropy(logits, labels))
 }
 
 /// [`cross_entropy`], returning an error instead of panicking.

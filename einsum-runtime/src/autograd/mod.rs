@@ -16,17 +16,22 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn, LinalgScalar, ScalarOperand};
+use ndarray::{Array, ArrayD, ArrayViewD, Dimension, IxDyn, LinalgScalar, ScalarOperand};
 
 use crate::entry::{check_gradient_shape, Arg};
 use crate::error::EinsumError;
 
+mod grad_mode;
 mod gradcheck;
 pub mod loss;
 mod ops;
 pub mod optim;
+mod select;
+mod shape;
 
+pub use grad_mode::{is_grad_enabled, no_grad};
 pub use gradcheck::{gradcheck, GradcheckError, GradcheckReport};
+pub(crate) use ops::unwrap_op;
 pub use ops::{IntoVar, OpError};
 
 /// Element types that gradients are computed for: `f32` and `f64`.
@@ -91,6 +96,18 @@ impl<T: Float> Parent<T> {
 ///
 /// `Var` is a reference-counted handle: `clone` is cheap and shares the node.
 ///
+/// `Var` is single-threaded: it is built on `Rc` and `RefCell`, so it is neither `Send` nor `Sync`,
+/// and a graph lives on the thread that built it (as does the [`no_grad`](crate::no_grad) flag). To
+/// use several threads, send the arrays (`(*v.data()).clone()`) and build a graph on each thread.
+///
+/// [`softmax`](Var::softmax) of a lane whose entries are all `-inf` (a fully masked row) is a lane of
+/// `NaN`, as in PyTorch.
+///
+/// ```compile_fail
+/// fn send<S: Send>(_: S) {}
+/// send(einsum_runtime::Var::new(ndarray::array![1.0]));
+/// ```
+///
 /// ```
 /// use einsum_runtime::{einsum, Var};
 /// use ndarray::array;
@@ -142,12 +159,27 @@ impl<T: Float> Var<T> {
         }))
     }
 
-    /// A leaf whose gradient is tracked: after `backward`, [`grad`](Var::grad) holds it.
-    pub fn new(value: ArrayD<T>) -> Self {
-        Self::make(value, true, Vec::new(), None)
+    /// A leaf whose gradient is tracked: after `backward`, [`grad`](Var::grad) holds it. Any owned
+    /// array works, of any dimension: it is stored with a dynamic number of axes
+    /// ([`into_dyn`](ndarray::ArrayBase::into_dyn)), which moves it without copying the elements.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::{array, Array2, ArrayD};
+    ///
+    /// let v = Var::new(array![1.0, 2.0]);
+    /// let m = Var::new(Array2::<f32>::zeros((2, 3)));
+    /// let d = Var::new(array![[1.0]].into_dyn()); // an `ArrayD` works too
+    /// assert_eq!((v.shape(), m.shape(), d.shape()), (vec![2], vec![2, 3], vec![1, 1]));
+    /// let data: std::rc::Rc<ArrayD<f64>> = v.data();
+    /// assert_eq!(*data, array![1.0, 2.0].into_dyn());
+    /// ```
+    pub fn new<D: Dimension>(value: Array<T, D>) -> Self {
+        Self::make(value.into_dyn(), true, Vec::new(), None)
     }
 
-    /// A leaf that needs no gradient: operations on it record nothing for it.
+    /// A leaf that needs no gradient: operations on it record nothing for it. Like [`Var::new`], it
+    /// takes an owned array of any dimension.
     ///
     /// ```
     /// use einsum_runtime::{einsum, Var};
@@ -159,14 +191,15 @@ impl<T: Float> Var<T> {
     /// assert!(c.grad().is_none());
     /// assert_eq!(x.grad().unwrap(), array![1.0, 2.0].into_dyn());
     /// ```
-    pub fn constant(value: ArrayD<T>) -> Self {
-        Self::make(value, false, Vec::new(), None)
+    pub fn constant<D: Dimension>(value: Array<T, D>) -> Self {
+        Self::make(value.into_dyn(), false, Vec::new(), None)
     }
 
     /// A new node computed from `parents`. `backward` receives this node's gradient and the parents,
     /// each with the value it had now, when the node is recorded (see [`Parent`]), and returns one
     /// gradient per parent (it may return `None` for parents that need none). If no parent needs a
-    /// gradient, nothing is recorded and the result is a constant.
+    /// gradient, or inside [`no_grad`](crate::no_grad), nothing is recorded and the result is a
+    /// constant.
     ///
     /// This is how new differentiable operations are written; see [`Parent`] for an example.
     pub fn from_op(
@@ -174,7 +207,7 @@ impl<T: Float> Var<T> {
         parents: Vec<Var<T>>,
         backward: impl Fn(&ArrayD<T>, &[Parent<T>]) -> Vec<Option<ArrayD<T>>> + 'static,
     ) -> Self {
-        if parents.iter().any(Var::requires_grad) {
+        if grad_mode::is_grad_enabled() && parents.iter().any(Var::requires_grad) {
             let parents = parents
                 .into_iter()
                 .map(|var| Parent {
@@ -186,6 +219,13 @@ impl<T: Float> Var<T> {
         } else {
             Self::constant(value)
         }
+    }
+
+    /// Whether an operation on this `Var` alone would be recorded: it needs a gradient and recording
+    /// is on (outside [`no_grad`](crate::no_grad)). Ops that keep a copy of their output for the
+    /// backward pass check this first, to make the copy only when it will be used.
+    pub(crate) fn records(&self) -> bool {
+        self.requires_grad() && grad_mode::is_grad_enabled()
     }
 
     /// The same value, cut from the graph: nothing flows back through the result.

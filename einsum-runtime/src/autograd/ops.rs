@@ -100,6 +100,82 @@ pub enum OpError {
         /// The number of classes (the logits' second extent).
         classes: usize,
     },
+    /// A new shape holds a different number of elements than the operand.
+    ReshapeSize {
+        /// The operation.
+        op: &'static str,
+        /// The operand's shape.
+        from: Vec<usize>,
+        /// The shape asked for.
+        to: Vec<usize>,
+    },
+    /// An index (or a slice bound) is out of range for its axis. Negative values count from the end,
+    /// as in ndarray's [`s!`](ndarray::s) slices.
+    IndexOutOfRange {
+        /// The operation.
+        op: &'static str,
+        /// The axis indexed.
+        axis: usize,
+        /// The index (or slice bound) given.
+        index: isize,
+        /// The axis's extent.
+        extent: usize,
+    },
+    /// A slice has step 0.
+    ZeroStep {
+        /// The operation.
+        op: &'static str,
+        /// The axis sliced.
+        axis: usize,
+    },
+    /// An operation on a list of operands (`concat`, `stack`) got an empty list.
+    NoOperands {
+        /// The operation.
+        op: &'static str,
+    },
+    /// An operand of `concat` (or `stack`) has a shape that does not fit the first operand's: in
+    /// `concat` the shapes must agree except along the axis, in `stack` they must be equal.
+    OperandShape {
+        /// The operation.
+        op: &'static str,
+        /// The position of the operand in the list.
+        operand: usize,
+        /// The first operand's shape.
+        first: Vec<usize>,
+        /// This operand's shape.
+        found: Vec<usize>,
+    },
+    /// A shape does not broadcast to a given shape (numpy rules, in one direction: only the first
+    /// shape's extents of 1 and missing leading axes stretch).
+    BroadcastTo {
+        /// The operation.
+        op: &'static str,
+        /// The shape broadcast.
+        from: Vec<usize>,
+        /// The target shape.
+        to: Vec<usize>,
+    },
+    /// A maximum or minimum along an axis of extent 0.
+    EmptyAxis {
+        /// The operation.
+        op: &'static str,
+        /// The empty axis.
+        axis: usize,
+    },
+    /// A probability outside `[0, 1]` (or `NaN`).
+    Probability {
+        /// The operation.
+        op: &'static str,
+        /// The value given, as `Display` writes it.
+        p: String,
+    },
+    /// The parameters of a random distribution are invalid (an initializer in [`init`](crate::init)).
+    Distribution {
+        /// The initializer.
+        op: &'static str,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl fmt::Display for OpError {
@@ -157,6 +233,47 @@ impl fmt::Display for OpError {
                 f,
                 "{op}: label {label} of sample {sample} is out of range for {classes} classes"
             ),
+            OpError::ReshapeSize { op, from, to } => write!(
+                f,
+                "{op}: cannot reshape an operand of shape {from:?} ({} elements) to shape {to:?} ({} elements)",
+                from.iter().product::<usize>(),
+                to.iter()
+                    .try_fold(1usize, |n, &e| n.checked_mul(e))
+                    .map_or_else(|| "too many".to_string(), |n| n.to_string())
+            ),
+            OpError::IndexOutOfRange {
+                op,
+                axis,
+                index,
+                extent,
+            } => write!(
+                f,
+                "{op}: index {index} is out of range for axis {axis} of extent {extent}"
+            ),
+            OpError::ZeroStep { op, axis } => {
+                write!(f, "{op}: the slice of axis {axis} has step 0")
+            }
+            OpError::NoOperands { op } => write!(f, "{op}: needs at least one operand"),
+            OpError::OperandShape {
+                op,
+                operand,
+                first,
+                found,
+            } => write!(
+                f,
+                "{op}: operand {operand} has shape {found:?}, which does not fit the first operand's shape {first:?}"
+            ),
+            OpError::BroadcastTo { op, from, to } => write!(
+                f,
+                "{op}: shape {from:?} does not broadcast to shape {to:?}"
+            ),
+            OpError::EmptyAxis { op, axis } => {
+                write!(f, "{op}: axis {axis} is empty, so it has no extremum")
+            }
+            OpError::Distribution { op, message } => write!(f, "{op}: {message}"),
+            OpError::Probability { op, p } => {
+                write!(f, "{op}: probability {p} is not in [0, 1]")
+            }
         }
     }
 }
@@ -212,6 +329,16 @@ impl<T: Float, S: Data<Elem = T>, D: Dimension> IntoVar<T> for &ArrayBase<S, D> 
     }
 }
 
+/// The panicking form of every fallible operation: the value, or a panic with the error's message,
+/// reported at the caller's line (through `#[track_caller]` on this helper and on the method).
+#[track_caller]
+pub(crate) fn unwrap_op<V>(result: Result<V, OpError>) -> V {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// `n` as a float (exact for `f64` up to 2^53; rounded for larger `n` or `f32`).
 pub(crate) fn cast<T: Float>(n: usize) -> T {
     T::from(n).expect("einsum-runtime internal error: a usize converts to a float")
@@ -260,7 +387,7 @@ pub(crate) fn sum_to<T: Float>(g: ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
     r
 }
 
-fn check_axis(op: &'static str, axis: usize, ndim: usize) -> Result<(), OpError> {
+pub(crate) fn check_axis(op: &'static str, axis: usize, ndim: usize) -> Result<(), OpError> {
     if axis < ndim {
         Ok(())
     } else {
@@ -324,7 +451,7 @@ fn unary<T: Float>(x: &Var<T>, f: impl Fn(T) -> T, df: impl Fn(T) -> T + 'static
 /// `y = f(x)`. The output is kept for the backward pass only if the input needs a gradient.
 fn unary_from_output<T: Float>(x: &Var<T>, f: impl Fn(T) -> T, df: fn(T) -> T) -> Var<T> {
     let value = x.data().mapv(f);
-    if !x.requires_grad() {
+    if !x.records() {
         return Var::constant(value);
     }
     let y = value.clone();
@@ -344,7 +471,7 @@ fn sum_over<T: Float>(x: &ArrayD<T>, axes: &[usize]) -> ArrayD<T> {
     r
 }
 
-fn check_axes(op: &'static str, axes: &[usize], ndim: usize) -> Result<(), OpError> {
+pub(crate) fn check_axes(op: &'static str, axes: &[usize], ndim: usize) -> Result<(), OpError> {
     for (k, &axis) in axes.iter().enumerate() {
         check_axis(op, axis, ndim)?;
         if axes[..k].contains(&axis) {
@@ -754,10 +881,7 @@ impl<T: Float> Var<T> {
     /// error instead.
     #[track_caller]
     pub fn sum_axes(&self, axes: &[usize]) -> Var<T> {
-        match self.try_sum_axes(axes) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_op(self.try_sum_axes(axes))
     }
 
     /// [`sum_axes`](Var::sum_axes), returning an error instead of panicking.
@@ -775,7 +899,7 @@ impl<T: Float> Var<T> {
     /// # Errors
     /// [`OpError::AxisOutOfRange`] or [`OpError::RepeatedAxis`].
     pub fn try_sum_axes(&self, axes: &[usize]) -> Result<Var<T>, OpError> {
-        self.reduce_axes("sum_axes", axes, false)
+        self.reduce_axes("sum_axes", axes, false, false)
     }
 
     /// The mean over `axes`, which are removed from the shape; `NaN` where a summed axis is empty.
@@ -798,10 +922,7 @@ impl<T: Float> Var<T> {
     /// error instead.
     #[track_caller]
     pub fn mean_axes(&self, axes: &[usize]) -> Var<T> {
-        match self.try_mean_axes(axes) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_op(self.try_mean_axes(axes))
     }
 
     /// [`mean_axes`](Var::mean_axes), returning an error instead of panicking.
@@ -818,10 +939,101 @@ impl<T: Float> Var<T> {
     /// # Errors
     /// [`OpError::AxisOutOfRange`] or [`OpError::RepeatedAxis`].
     pub fn try_mean_axes(&self, axes: &[usize]) -> Result<Var<T>, OpError> {
-        self.reduce_axes("mean_axes", axes, true)
+        self.reduce_axes("mean_axes", axes, true, false)
     }
 
-    fn reduce_axes(&self, op: &'static str, axes: &[usize], mean: bool) -> Result<Var<T>, OpError> {
+    /// The sum over `axes`, which stay in the shape with extent 1 (numpy's `keepdims=True`, PyTorch's
+    /// `keepdim=True`), so the result broadcasts against the input.
+    ///
+    /// Derivative: `1` for every summed element: the upstream gradient (with the axes already at
+    /// extent 1) is broadcast along them.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// let x = Var::new(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let rows = x.sum_axes_keepdim(&[1]);
+    /// assert_eq!(*rows.data(), array![[6.0], [15.0]].into_dyn());
+    /// rows.backward_with(array![[1.0], [10.0]]);
+    /// assert_eq!(x.grad().unwrap(), array![[1.0, 1.0, 1.0], [10.0, 10.0, 10.0]].into_dyn());
+    /// ```
+    ///
+    /// # Panics
+    /// If an axis is out of range or listed twice; [`try_sum_axes_keepdim`](Var::try_sum_axes_keepdim)
+    /// returns the error instead.
+    #[track_caller]
+    pub fn sum_axes_keepdim(&self, axes: &[usize]) -> Var<T> {
+        unwrap_op(self.try_sum_axes_keepdim(axes))
+    }
+
+    /// [`sum_axes_keepdim`](Var::sum_axes_keepdim), returning an error instead of panicking.
+    ///
+    /// ```
+    /// use einsum_runtime::{OpError, Var};
+    /// use ndarray::Array3;
+    ///
+    /// let x = Var::new(Array3::<f64>::ones((2, 3, 4)));
+    /// assert_eq!(x.try_sum_axes_keepdim(&[0, 2]).unwrap().shape(), vec![1, 3, 1]);
+    /// assert!(matches!(x.try_sum_axes_keepdim(&[3]), Err(OpError::AxisOutOfRange { .. })));
+    /// ```
+    ///
+    /// # Errors
+    /// [`OpError::AxisOutOfRange`] or [`OpError::RepeatedAxis`].
+    pub fn try_sum_axes_keepdim(&self, axes: &[usize]) -> Result<Var<T>, OpError> {
+        self.reduce_axes("sum_axes_keepdim", axes, false, true)
+    }
+
+    /// The mean over `axes`, which stay in the shape with extent 1, so that centring works by
+    /// broadcasting: `&x - &x.mean_axes_keepdim(&[2])` (as in LayerNorm). `NaN` where an averaged axis
+    /// is empty.
+    ///
+    /// Derivative: `1 / m` for every averaged element, where `m` is the product of the axes' extents.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// let x = Var::new(array![[1.0, 2.0, 6.0], [4.0, 4.0, 4.0]]);
+    /// let centred = &x - &x.mean_axes_keepdim(&[1]);
+    /// assert_eq!(*centred.data(), array![[-2.0, -1.0, 3.0], [0.0, 0.0, 0.0]].into_dyn());
+    /// // Centring removes the mean, so the gradient of any sum of centred values is zero.
+    /// centred.sum().backward();
+    /// assert!(x.grad().unwrap().iter().all(|g: &f64| g.abs() < 1e-15));
+    /// ```
+    ///
+    /// # Panics
+    /// If an axis is out of range or listed twice;
+    /// [`try_mean_axes_keepdim`](Var::try_mean_axes_keepdim) returns the error instead.
+    #[track_caller]
+    pub fn mean_axes_keepdim(&self, axes: &[usize]) -> Var<T> {
+        unwrap_op(self.try_mean_axes_keepdim(axes))
+    }
+
+    /// [`mean_axes_keepdim`](Var::mean_axes_keepdim), returning an error instead of panicking.
+    ///
+    /// ```
+    /// use einsum_runtime::{OpError, Var};
+    /// use ndarray::Array2;
+    ///
+    /// let x = Var::new(Array2::<f64>::ones((2, 3)));
+    /// assert_eq!(x.try_mean_axes_keepdim(&[1]).unwrap().shape(), vec![2, 1]);
+    /// assert!(matches!(x.try_mean_axes_keepdim(&[0, 0]), Err(OpError::RepeatedAxis { .. })));
+    /// ```
+    ///
+    /// # Errors
+    /// [`OpError::AxisOutOfRange`] or [`OpError::RepeatedAxis`].
+    pub fn try_mean_axes_keepdim(&self, axes: &[usize]) -> Result<Var<T>, OpError> {
+        self.reduce_axes("mean_axes_keepdim", axes, true, true)
+    }
+
+    fn reduce_axes(
+        &self,
+        op: &'static str,
+        axes: &[usize],
+        mean: bool,
+        keepdim: bool,
+    ) -> Result<Var<T>, OpError> {
         let (value, scale) = {
             let x = self.data();
             check_axes(op, axes, x.ndim())?;
@@ -839,6 +1051,13 @@ impl<T: Float> Var<T> {
         };
         let mut sorted = axes.to_vec();
         sorted.sort_unstable();
+        // With keepdim, the result (and so its gradient) already has the axes, with extent 1.
+        let value = if keepdim {
+            sorted.iter().fold(value, |v, &a| v.insert_axis(Axis(a)))
+        } else {
+            value
+        };
+        let reinsert = if keepdim { Vec::new() } else { sorted };
         Ok(Var::from_op(
             value,
             vec![self.clone()],
@@ -847,7 +1066,7 @@ impl<T: Float> Var<T> {
                 // Put the summed axes back with extent 1 (in increasing order, so each lands at its own
                 // index), then broadcast along them.
                 let mut g = g.view();
-                for &a in &sorted {
+                for &a in &reinsert {
                     g = g.insert_axis(Axis(a));
                 }
                 let g = g
@@ -863,6 +1082,11 @@ impl<T: Float> Var<T> {
     ///
     /// Derivative: `dy_i/dx_k = y_i (delta_ik - y_k)`, so the backward pass is
     /// `gx_k = y_k (g_k - sum_i g_i y_i)` per lane, computed from the output.
+    ///
+    /// A lane whose entries are all `-inf` (a fully masked row, as in attention with
+    /// [`masked_fill`](Var::masked_fill)) gives a lane of `NaN`, as in PyTorch and numpy (`0 / 0`: no
+    /// entry has any weight), and so do the gradients flowing through it. Keep at least one entry of
+    /// each lane finite (a causal mask always leaves the diagonal), or fill such rows afterwards.
     ///
     /// ```
     /// use einsum_runtime::Var;
@@ -881,10 +1105,7 @@ impl<T: Float> Var<T> {
     /// If `axis` is out of range; [`try_softmax`](Var::try_softmax) returns the error instead.
     #[track_caller]
     pub fn softmax(&self, axis: usize) -> Var<T> {
-        match self.try_softmax(axis) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_op(self.try_softmax(axis))
     }
 
     /// [`softmax`](Var::softmax), returning an error instead of panicking.
@@ -903,7 +1124,7 @@ impl<T: Float> Var<T> {
     pub fn try_softmax(&self, axis: usize) -> Result<Var<T>, OpError> {
         check_axis("softmax", axis, self.data().ndim())?;
         let value = softmax_values(&self.data(), axis, false);
-        if !self.requires_grad() {
+        if !self.records() {
             return Ok(Var::constant(value));
         }
         let y = value.clone();
@@ -925,6 +1146,8 @@ impl<T: Float> Var<T> {
     /// Derivative: `dy_i/dx_k = delta_ik - softmax_k`, so the backward pass is
     /// `gx_k = g_k - softmax_k sum_i g_i` per lane, with `softmax = e^y` from the output.
     ///
+    /// A lane whose entries are all `-inf` gives a lane of `NaN`, as [`softmax`](Var::softmax) does.
+    ///
     /// ```
     /// use einsum_runtime::Var;
     /// use ndarray::array;
@@ -943,10 +1166,7 @@ impl<T: Float> Var<T> {
     /// If `axis` is out of range; [`try_log_softmax`](Var::try_log_softmax) returns the error instead.
     #[track_caller]
     pub fn log_softmax(&self, axis: usize) -> Var<T> {
-        match self.try_log_softmax(axis) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_op(self.try_log_softmax(axis))
     }
 
     /// [`log_softmax`](Var::log_softmax), returning an error instead of panicking.
@@ -965,7 +1185,7 @@ impl<T: Float> Var<T> {
     pub fn try_log_softmax(&self, axis: usize) -> Result<Var<T>, OpError> {
         check_axis("log_softmax", axis, self.data().ndim())?;
         let value = softmax_values(&self.data(), axis, true);
-        if !self.requires_grad() {
+        if !self.records() {
             return Ok(Var::constant(value));
         }
         let y = value.clone();
@@ -992,10 +1212,7 @@ macro_rules! binary_operator {
             type Output = Var<T>;
             #[track_caller]
             fn $method(self, rhs: R) -> Var<T> {
-                match self.$try_method(rhs) {
-                    Ok(v) => v,
-                    Err(e) => panic!("{e}"),
-                }
+                unwrap_op(self.$try_method(rhs))
             }
         }
 

@@ -7,6 +7,8 @@
 //! recorded before it: such a graph keeps the values it ran on, so its backward pass still gives the
 //! gradients at those values. Build a new graph after each step to differentiate at the new ones.
 
+use std::borrow::Borrow;
+
 use ndarray::{ArrayD, Zip};
 
 use super::{Float, Var};
@@ -43,8 +45,25 @@ pub struct Sgd<T: Float> {
 }
 
 impl<T: Float> Sgd<T> {
-    /// Plain gradient descent on `params` with learning rate `lr` (momentum 0).
-    pub fn new(params: Vec<Var<T>>, lr: T) -> Self {
+    /// Plain gradient descent on `params` with learning rate `lr` (momentum 0). `params` is any
+    /// collection of `Var`s or `&Var`s (the optimizer keeps its own handles, sharing the nodes).
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Sgd, Var};
+    /// use ndarray::array;
+    ///
+    /// let (w, b) = (Var::new(array![1.0, 2.0]), Var::new(array![0.5]));
+    /// let by_ref = Sgd::new([&w, &b], 0.25);
+    /// let by_value = Sgd::new(vec![w.clone(), b.clone()], 0.25);
+    /// assert_eq!(by_ref.params().len(), by_value.params().len());
+    /// (&w * &b).sum().backward();
+    /// let mut opt = by_ref;
+    /// opt.step(); // w -= 0.25 * b, b -= 0.25 * sum(w)
+    /// assert_eq!(*w.data(), array![0.875, 1.875].into_dyn());
+    /// assert_eq!(*b.data(), array![-0.25].into_dyn());
+    /// ```
+    pub fn new<P: Borrow<Var<T>>>(params: impl IntoIterator<Item = P>, lr: T) -> Self {
+        let params: Vec<Var<T>> = params.into_iter().map(|p| p.borrow().clone()).collect();
         let velocity = vec![None; params.len()];
         Sgd {
             lr,
@@ -142,7 +161,21 @@ struct AdamState<T> {
 impl<T: Float> Adam<T> {
     /// Adam on `params` with learning rate `lr` and the usual defaults `beta1 = 0.9`, `beta2 = 0.999`,
     /// `eps = 1e-8` (change them through the public fields or [`with_betas`](Adam::with_betas)).
-    pub fn new(params: Vec<Var<T>>, lr: T) -> Self {
+    /// `params` is any collection of `Var`s or `&Var`s.
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Adam, Var};
+    /// use ndarray::array;
+    ///
+    /// let (w1, b1) = (Var::new(array![[1.0, 2.0]]), Var::new(array![0.0]));
+    /// let opt = Adam::new([&w1, &b1], 0.01);
+    /// assert_eq!(opt.params().len(), 2);
+    /// let all = vec![w1.clone(), b1.clone()];
+    /// let opt2 = Adam::new(all.iter(), 0.01); // an iterator of references works too
+    /// assert_eq!(opt2.params()[1].shape(), vec![1]);
+    /// ```
+    pub fn new<P: Borrow<Var<T>>>(params: impl IntoIterator<Item = P>, lr: T) -> Self {
+        let params: Vec<Var<T>> = params.into_iter().map(|p| p.borrow().clone()).collect();
         let c = |x: f64| T::from(x).expect("a small constant converts to a float");
         let state = std::iter::repeat_with(|| None).take(params.len()).collect();
         Adam {

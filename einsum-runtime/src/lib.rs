@@ -50,6 +50,7 @@ mod autograd;
 mod error;
 mod exec;
 mod kernel;
+mod path;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -58,6 +59,7 @@ pub mod __private;
 pub use autograd::{gradcheck, loss, optim, GradcheckError, GradcheckReport, IntoVar, OpError};
 pub use autograd::{Float, Parent, Var};
 pub use error::{AxisRef, EinsumError, ErrorKind};
+pub use path::{einsum_path, Path, Step};
 
 /// Evaluates an einsum and returns an owned array (or a [`Var`] when any operand is a `Var`).
 ///

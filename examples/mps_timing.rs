@@ -3,7 +3,9 @@
 //! give the same number.
 //!
 //! Run with `cargo run --release --example mps_timing [-- d D]` (physical extent `d`, bond extent
-//! `D`; default sweeps a few). Prints the median of several runs of each route, in microseconds.
+//! `D`; default sweeps a few). Prints the median and minimum of several runs of each route, in
+//! microseconds. `-- d D route reps` runs only route 0 (one call) or 1 (pairwise) `reps` times, for
+//! a profiler such as `valgrind --tool=callgrind`.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -77,19 +79,32 @@ fn pairwise(a: &Mps, b: &Mps) -> f64 {
     einsum!("Au,Au->", half, b.last).into_scalar()
 }
 
-/// Median over `runs` runs of the mean time of `reps` calls, in microseconds.
-fn median_us(runs: usize, reps: usize, mut f: impl FnMut() -> f64) -> f64 {
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..reps {
-                black_box(f());
-            }
-            start.elapsed().as_secs_f64() * 1e6 / reps as f64
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[runs / 2]
+/// The mean time of `reps` calls, in microseconds.
+fn time_us(reps: usize, f: &mut impl FnMut() -> f64) -> f64 {
+    let start = Instant::now();
+    for _ in 0..reps {
+        black_box(f());
+    }
+    start.elapsed().as_secs_f64() * 1e6 / reps as f64
+}
+
+/// Median and minimum over `runs` runs of each route, the runs of the two routes interleaved so
+/// that a busy machine slows both alike.
+fn compare(
+    runs: usize,
+    reps: usize,
+    mut f: impl FnMut() -> f64,
+    mut g: impl FnMut() -> f64,
+) -> [(f64, f64); 2] {
+    let (mut tf, mut tg) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for _ in 0..runs {
+        tf.push(time_us(reps, &mut f));
+        tg.push(time_us(reps, &mut g));
+    }
+    [tf, tg].map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        (t[runs / 2], t[0])
+    })
 }
 
 fn main() {
@@ -98,12 +113,21 @@ fn main() {
         .map(|a| a.parse().expect("arguments are extents"))
         .collect();
     let sizes = match args.as_slice() {
+        // `d D route reps`: only run one route (0: one call, 1: pairwise), for profilers.
+        [d, bond, route, reps] => {
+            let (a, b) = (Mps::new(*d, *bond, 1), Mps::new(*d, *bond, 100));
+            let f = if *route == 0 { one_call } else { pairwise };
+            for _ in 0..*reps {
+                black_box(f(&a, &b));
+            }
+            return;
+        }
         [d, bond] => vec![(*d, *bond)],
         _ => vec![(2, 16), (2, 32), (4, 32), (2, 64), (16, 8)],
     };
     println!(
-        "{:>3} {:>4} {:>14} {:>14} {:>7}",
-        "d", "D", "one call (µs)", "pairwise (µs)", "ratio"
+        "{:>3} {:>4} {:>22} {:>22} {:>7}",
+        "d", "D", "one call µs (median/min)", "pairwise µs (median/min)", "ratio"
     );
     for (d, bond) in sizes {
         let (a, b) = (Mps::new(d, bond, 1), Mps::new(d, bond, 100));
@@ -113,11 +137,14 @@ fn main() {
             "routes disagree: {x} vs {y}"
         );
         let reps = (2_000_000 / (d * bond * bond * bond)).clamp(3, 2000);
-        let one = median_us(9, reps, || one_call(&a, &b));
-        let two = median_us(9, reps, || pairwise(&a, &b));
+        let [one, two] = compare(21, reps, || one_call(&a, &b), || pairwise(&a, &b));
         println!(
-            "{d:>3} {bond:>4} {one:>14.1} {two:>14.1} {:>7.2}",
-            one / two
+            "{d:>3} {bond:>4} {:>13.1} / {:>7.1} {:>14.1} / {:>7.1} {:>7.2}",
+            one.0,
+            one.1,
+            two.0,
+            two.1,
+            one.0 / two.0
         );
     }
 }

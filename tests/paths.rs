@@ -4,8 +4,8 @@
 //!
 //! Both sides count flops the same way (opt_einsum's `flop_count`: per step, the product of the
 //! extents of the labels it touches, times 2 if it sums a label away), so costs compare directly. The
-//! bounds: never worse than opt_einsum's greedy, exactly optimal up to 8 operands (where the planner
-//! searches exhaustively), and within [`GREEDY_FACTOR`] of the best known order beyond.
+//! bounds: never worse than opt_einsum's greedy, as cheap as opt_einsum's brute-force optimal up to 8
+//! operands (where the planner searches by dynamic programming), and within [`GREEDY_FACTOR`] of the best known order beyond.
 
 use einsum_runtime::{einsum, einsum_path};
 use ndarray::{ArrayD, Dimension, IxDyn};

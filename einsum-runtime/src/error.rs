@@ -68,6 +68,18 @@ pub enum ErrorKind {
         /// The shape that could not be allocated.
         shape: Vec<usize>,
     },
+    /// A pattern parsed at run time (by [`einsum_path`](crate::einsum_path)) is malformed.
+    InvalidPattern {
+        /// What is wrong, e.g. "`1` is not a label: labels are `a-z` and `A-Z`".
+        reason: String,
+    },
+    /// A different number of operands (or shapes) than the pattern has terms.
+    OperandCount {
+        /// The number of terms of the pattern.
+        expected: usize,
+        /// The number of operands given.
+        found: usize,
+    },
     /// The upstream gradient given to a backward closure is not shaped like the einsum's output.
     GradientShape {
         /// The output's shape.
@@ -123,6 +135,11 @@ impl fmt::Display for EinsumError {
             ErrorKind::TooLarge { shape } => {
                 write!(f, "an array of shape {shape:?} is too large to allocate")
             }
+            ErrorKind::InvalidPattern { reason } => f.write_str(reason),
+            ErrorKind::OperandCount { expected, found } => write!(
+                f,
+                "the pattern has {expected} terms but {found} operands were given"
+            ),
             ErrorKind::GradientShape { expected, found } => write!(
                 f,
                 "the upstream gradient has shape {found:?} but the output has shape {expected:?}"

@@ -9,6 +9,7 @@ use ndarray::{
 use crate::contract::{label_name, GradSpec, Label, Spec, Term, ELLIPSIS};
 use crate::error::{AxisRef, EinsumError, ErrorKind};
 use crate::kernel::{self, fold_axes, Axis, Matrices, Strided, StridedMut, ViewMut};
+use crate::path;
 
 /// Number of elements from which a pairwise step with GEMM shape goes to `general_mat_mul` instead
 /// of the loop kernel (below it, packing costs more than it saves).
@@ -215,7 +216,7 @@ fn volume(labels: impl IntoIterator<Item = Label>, binding: &Binding) -> f64 {
 }
 
 /// Contracts all `tensors` into a dense tensor with labels `out` (each out label must occur in some
-/// tensor). Three or more operands go pairwise, cheapest pair first, never as one loop nest.
+/// tensor). Three or more operands go pairwise in the planner's order, never as one loop nest.
 fn contract_network<T: LinalgScalar>(
     mut tensors: Vec<Tensor<'_, T>>,
     out: &[Label],
@@ -231,23 +232,27 @@ fn contract_network<T: LinalgScalar>(
         }
         keep
     };
-    // Sum away labels that only one operand has before pairing (cheap: linear in that operand).
-    if tensors.len() > 1 {
-        for i in 0..tensors.len() {
-            let keep = needed_elsewhere(&tensors, &[i]);
-            let labels = tensors[i].labels();
-            if labels.iter().any(|l| !keep.contains(l)) {
-                let kept: Vec<Label> = labels.into_iter().filter(|l| keep.contains(l)).collect();
-                let reduced = unary(&tensors[i], kept, binding, pattern)?;
-                tensors[i] = Tensor::Dense(reduced);
+    // The order comes from the planner (see `path`): first single-operand steps that sum away labels
+    // only one operand has, then pairs; each step removes its operands and appends the result.
+    let labels: Vec<Vec<Label>> = tensors.iter().map(Tensor::labels).collect();
+    let lists: Vec<&[Label]> = labels.iter().map(Vec::as_slice).collect();
+    for step in path::plan(&lists, out, |l| binding.extent(l)) {
+        let i = step.first;
+        let result = match step.second {
+            Some(j) => {
+                let keep = needed_elsewhere(&tensors, &[i, j]);
+                let result = pair(&tensors[i], &tensors[j], &keep, binding, pattern)?;
+                tensors.remove(j);
+                result
             }
-        }
-    }
-    while tensors.len() > 1 {
-        let (i, j) = cheapest_pair(&tensors, binding);
-        let keep = needed_elsewhere(&tensors, &[i, j]);
-        let result = pair(&tensors[i], &tensors[j], &keep, binding, pattern)?;
-        tensors.remove(j);
+            None if tensors.len() == 1 => unary(&tensors[i], out.to_vec(), binding, pattern)?,
+            None => {
+                let keep = needed_elsewhere(&tensors, &[i]);
+                let mut kept = tensors[i].labels();
+                kept.retain(|l| keep.contains(l));
+                unary(&tensors[i], kept, binding, pattern)?
+            }
+        };
         tensors.remove(i);
         tensors.push(Tensor::Dense(result));
     }
@@ -258,25 +263,6 @@ fn contract_network<T: LinalgScalar>(
         Tensor::Dense(d) if d.labels == out => Ok(d),
         other => unary(&other, out.to_vec(), binding, pattern),
     }
-}
-
-/// The pair whose contraction touches the fewest index tuples (ties: the first such pair).
-fn cheapest_pair<T: LinalgScalar>(tensors: &[Tensor<'_, T>], binding: &Binding) -> (usize, usize) {
-    let labels: Vec<Vec<Label>> = tensors.iter().map(Tensor::labels).collect();
-    let mut best = (0, 1, f64::INFINITY);
-    for i in 0..labels.len() {
-        for j in i + 1..labels.len() {
-            let union = labels[i]
-                .iter()
-                .chain(labels[j].iter().filter(|l| !labels[i].contains(l)))
-                .copied();
-            let cost = volume(union, binding);
-            if cost < best.2 {
-                best = (i, j, cost);
-            }
-        }
-    }
-    (best.0, best.1)
 }
 
 /// `out[labels] = Σ t` over t's other labels (and broadcast over labels t lacks).

@@ -58,6 +58,7 @@ mod exec;
 pub mod init;
 #[allow(unsafe_code)] // the one module with `unsafe`; see its opening comment
 mod kernel;
+mod path;
 
 /// The `rand` crate (0.10) that [`init`] and [`Var::dropout`] take their generators from, re-exported
 /// so that `einsum_runtime::rand::rngs::StdRng` always has the version they expect.
@@ -77,6 +78,7 @@ pub mod __private;
 pub use autograd::{gradcheck, loss, optim, GradcheckError, GradcheckReport, IntoVar, OpError};
 pub use autograd::{is_grad_enabled, no_grad, Float, Parent, Var};
 pub use error::{AxisRef, EinsumError, ErrorKind};
+pub use path::{einsum_path, Path, Step};
 
 /// Evaluates an einsum and returns an owned array (or a [`Var`] when any operand is a `Var`).
 ///

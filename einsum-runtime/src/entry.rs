@@ -175,16 +175,17 @@ pub(crate) fn check_gradient_shape(
 /// (rather than inherent methods per kind) so that a call whose kind is unknown, because an operand
 /// is not an operand at all, adds no second error to the one that says so.
 ///
-/// `forward` is the generated forward kernel; `grads(k, g, operands)` the generated gradient of
-/// operand `k`, shaped like it, from the upstream gradient `g` (whose shape the caller has checked).
-/// Only a `Var` result keeps `grads`; an array result never calls it, so it is never compiled to
-/// machine code for such a call.
+/// `forward` is the generated forward kernel: it returns the result and the extents it bound (`E`,
+/// a `[usize; L]`, or `()` for the executor). `grads(k, extents, g, operands)` is the generated
+/// gradient of operand `k`, shaped like it, from the upstream gradient `g` (whose shape the caller
+/// has checked) and the same operands. Only a `Var` result keeps `grads`; an array result never
+/// calls it, so it is never compiled to machine code for such a call.
 pub trait Finish<T, D, const N: usize> {
     /// An `Array<T, D>` for arrays, a `Var<T>` when any operand is a `Var`.
     type Output;
 
     /// Runs the einsum; an extent mismatch is an `Err`.
-    fn try_finish<F, G>(
+    fn try_finish<E, F, G>(
         self,
         pattern: &'static str,
         args: [Arg<'_, T>; N],
@@ -192,13 +193,19 @@ pub trait Finish<T, D, const N: usize> {
         grads: G,
     ) -> Result<Self::Output, EinsumError>
     where
-        F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
-        G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+        E: Copy + 'static,
+        F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+        G: Fn(
+                usize,
+                E,
+                ArrayViewD<'_, T>,
+                [ArrayViewD<'_, T>; N],
+            ) -> Result<ArrayD<T>, EinsumError>
             + 'static;
 
     /// Runs the einsum; an extent mismatch panics, reporting the caller's line.
     #[track_caller]
-    fn finish<F, G>(
+    fn finish<E, F, G>(
         self,
         pattern: &'static str,
         args: [Arg<'_, T>; N],
@@ -207,8 +214,14 @@ pub trait Finish<T, D, const N: usize> {
     ) -> Self::Output
     where
         Self: Sized,
-        F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
-        G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+        E: Copy + 'static,
+        F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+        G: Fn(
+                usize,
+                E,
+                ArrayViewD<'_, T>,
+                [ArrayViewD<'_, T>; N],
+            ) -> Result<ArrayD<T>, EinsumError>
             + 'static,
     {
         match self.try_finish(pattern, args, forward, grads) {
@@ -221,7 +234,7 @@ pub trait Finish<T, D, const N: usize> {
 impl<T: LinalgScalar, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsArray> {
     type Output = Array<T, D>;
 
-    fn try_finish<F, G>(
+    fn try_finish<E, F, G>(
         self,
         _pattern: &'static str,
         args: [Arg<'_, T>; N],
@@ -229,21 +242,28 @@ impl<T: LinalgScalar, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsA
         _grads: G,
     ) -> Result<Array<T, D>, EinsumError>
     where
-        F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
-        G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+        E: Copy + 'static,
+        F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+        G: Fn(
+                usize,
+                E,
+                ArrayViewD<'_, T>,
+                [ArrayViewD<'_, T>; N],
+            ) -> Result<ArrayD<T>, EinsumError>
             + 'static,
     {
-        forward(args.map(|a| match a {
+        let views = args.map(|a| match a {
             Arg::View(v) => v,
             Arg::Var(_) => unreachable!("a call of kind IsArray has no Var operand"),
-        }))
+        });
+        forward(views).map(|(value, _)| value)
     }
 }
 
 impl<T: Float, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsVar> {
     type Output = Var<T>;
 
-    fn try_finish<F, G>(
+    fn try_finish<E, F, G>(
         self,
         pattern: &'static str,
         args: [Arg<'_, T>; N],
@@ -251,14 +271,20 @@ impl<T: Float, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsVar> {
         grads: G,
     ) -> Result<Var<T>, EinsumError>
     where
-        F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
-        G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+        E: Copy + 'static,
+        F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+        G: Fn(
+                usize,
+                E,
+                ArrayViewD<'_, T>,
+                [ArrayViewD<'_, T>; N],
+            ) -> Result<ArrayD<T>, EinsumError>
             + 'static,
     {
         einsum_var(
             pattern,
             args,
-            |views| forward(views).map(Array::into_dyn),
+            |views| forward(views).map(|(value, extents)| (value.into_dyn(), extents)),
             grads,
         )
     }
@@ -267,7 +293,7 @@ impl<T: Float, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsVar> {
 /// `einsum_vjp!`: the value and a closure mapping the upstream gradient to every operand's gradient.
 #[allow(clippy::type_complexity)] // the closure's type is the point of this function
 #[track_caller]
-pub fn vjp<'a, T, D, F, G, const N: usize>(
+pub fn vjp<'a, T, D, E, F, G, const N: usize>(
     pattern: &'static str,
     operands: [ArrayViewD<'a, T>; N],
     forward: F,
@@ -276,10 +302,12 @@ pub fn vjp<'a, T, D, F, G, const N: usize>(
 where
     T: Float,
     D: Dimension,
-    F: Fn([ArrayViewD<'_, T>; N]) -> Result<Array<T, D>, EinsumError>,
-    G: Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError> + 'a,
+    E: Copy + 'a,
+    F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+    G: Fn(usize, E, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+        + 'a,
 {
-    let value = match forward(operands.clone()) {
+    let (value, extents) = match forward(operands.clone()) {
         Ok(v) => v,
         Err(e) => panic!("{e}"),
     };
@@ -287,7 +315,8 @@ where
     let back = move |g: &Array<T, D>| {
         check_gradient_shape(pattern, &shape, g.shape()).unwrap_or_else(|e| panic!("{e}"));
         std::array::from_fn(|k| {
-            grads(k, g.view().into_dyn(), operands.clone()).unwrap_or_else(|e| panic!("{e}"))
+            grads(k, extents, g.view().into_dyn(), operands.clone())
+                .unwrap_or_else(|e| panic!("{e}"))
         })
     };
     (value, back)

@@ -541,15 +541,18 @@ fn count_executor_call() {
     EXECUTOR_CALLS.with(|c| c.set(c.get() + 1));
 }
 
-/// The executor's forward einsum for generated code, with the output's static dimension type.
+/// The executor's forward einsum for generated code, with the output's static dimension type (and
+/// no extents for the gradient: the executor binds them again).
 pub fn run_forward<T: LinalgScalar, D: ndarray::Dimension, const N: usize>(
     spec: &Spec,
     views: [ArrayViewD<'_, T>; N],
-) -> Result<ndarray::Array<T, D>, EinsumError> {
+) -> Result<(ndarray::Array<T, D>, ()), EinsumError> {
     count_executor_call();
     forward(spec.pattern, spec.inputs, &spec.output, &views).map(|a| {
-        a.into_dimensionality::<D>()
-            .expect("einsum-runtime internal error: the planned rank is the computed rank")
+        let a = a
+            .into_dimensionality::<D>()
+            .expect("einsum-runtime internal error: the planned rank is the computed rank");
+        (a, ())
     })
 }
 
@@ -558,6 +561,7 @@ pub fn run_forward<T: LinalgScalar, D: ndarray::Dimension, const N: usize>(
 pub fn run_gradient<T: LinalgScalar, const N: usize>(
     spec: &Spec,
     grad: &GradSpec,
+    (): (),
     g: ArrayViewD<'_, T>,
     views: [ArrayViewD<'_, T>; N],
 ) -> Result<ArrayD<T>, EinsumError> {
@@ -597,4 +601,30 @@ pub fn fill_dyn<T: LinalgScalar, const R: usize>(
     let slots: [usize; R] = std::array::from_fn(|s| s);
     fill(&mut ViewMut::new(&mut a, slots, shape));
     Ok(a)
+}
+
+/// The epilogue of a gradient whose einsum already has its operand's labels, in order: `r` itself
+/// when the operand has its shape, else `r` summed over the operand's axes of extent 1 that were
+/// broadcast against a longer extent.
+pub fn sum_to<T: LinalgScalar, D: Dimension>(
+    pattern: &'static str,
+    r: ndarray::Array<T, D>,
+    shape: &[usize],
+) -> Result<ArrayD<T>, EinsumError> {
+    if r.shape() == shape {
+        return Ok(r.into_dyn());
+    }
+    let labels: Vec<Label> = (0..shape.len())
+        .map(|a| Label::try_from(a).expect("einsum-runtime internal error: rank fits a label"))
+        .collect();
+    let extents = r.shape().to_vec();
+    let r = r.into_dyn();
+    let source = Strided::from_view(&r.view(), &labels, |l| extents[usize::from(l)]);
+    let mut grad = alloc_zeros::<T>(shape, pattern)?;
+    let axes = fold_axes(shape, &row_major_strides(shape), &labels, |l| {
+        extents[usize::from(l)]
+    });
+    kernel::contract(&mut StridedMut::from_slice(&mut grad, axes), &source, None);
+    Ok(ArrayD::from_shape_vec(IxDyn(shape), grad)
+        .expect("einsum-runtime internal error: gradient length"))
 }

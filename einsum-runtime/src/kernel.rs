@@ -930,16 +930,38 @@ fn disjoint(rows: Merged, cols: Merged) -> bool {
         && (r <= 1 || c <= 1 || rows.stride >= c * cols.stride || cols.stride >= r * rows.stride)
 }
 
+/// Whether a pairwise step of `m × k` times `k × n` matrices (times the batch) is worth a GEMM call
+/// rather than the generated loops: below this, packing and blocking cost more than they save.
+fn gemm_pays(m: usize, n: usize, k: usize) -> bool {
+    const MIN_SIDE: usize = 8;
+    const MIN_WORK: f64 = 32.0 * 32.0 * 32.0;
+    m >= MIN_SIDE
+        && n >= MIN_SIDE
+        && k >= MIN_SIDE
+        && (m as f64) * (n as f64) * (k as f64) >= MIN_WORK
+}
+
 /// `out += a · b` as a batch of matrix products with the static grouping `groups` (every slot of each
-/// tensor in exactly one of its groups): operands whose groups merge are read in place (transposed
-/// or sliced matrices included), others are packed once. The destination is written in place when
-/// its groups merge into matrices without aliased elements, else through a packed product.
+/// tensor in exactly one of its groups), if the step is large enough for a GEMM to pay; returns
+/// whether it ran (when not, the caller runs its loops). Operands whose groups merge are read in
+/// place (transposed or sliced matrices included), others are packed once. The destination is
+/// written in place when its groups merge into matrices without aliased elements, else through a
+/// packed product.
 pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
     out: &mut ViewMut<'_, T, NO>,
     a: &View<'_, T, NA>,
     b: &View<'_, T, NB>,
     groups: Gemm<'_>,
-) {
+) -> bool {
+    let side = |dims: &[usize], group: &[usize]| group.iter().map(|&s| dims[s]).product::<usize>();
+    let (m, n, k) = (
+        side(&a.dims, groups.a[1]),
+        side(&b.dims, groups.b[2]),
+        side(&a.dims, groups.a[2]),
+    );
+    if !gemm_pays(m, n, k) {
+        return false;
+    }
     let covers = |n: usize, g: [&[usize]; 3]| {
         let mut seen = [false; 64];
         g.iter()
@@ -987,16 +1009,12 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
             tmp.as_slice().expect("a fresh array is contiguous"),
             &order,
         );
-        return;
+        return true;
     };
     let matrix = |g: [Merged; 3]| {
         (g[1].extent, g[2].extent).strides((g[1].stride as usize, g[2].stride as usize))
     };
-    for t in 0..ga[0].extent.max(1) {
-        if ga[0].extent == 0 {
-            break;
-        }
-        let t = t as isize;
+    for t in 0..ga[0].extent as isize {
         // SAFETY: each tensor's three merged groups cover all of its slots, so every `(t, i, j)` below
         // the group extents is an index tuple of the view (or of its packed copy): a valid element.
         // Strides are non-negative, as `from_shape_ptr` requires. The destination's rows and columns
@@ -1010,6 +1028,7 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
             general_mat_mul(T::one(), &a2, &b2, T::one(), &mut c2);
         }
     }
+    true
 }
 
 /// `out[idx] += data[k]` where `k` runs row-major over `out`'s slots in `order` (all of them).

@@ -11,21 +11,9 @@ pub use crate::entry::{
 };
 pub use crate::error::EinsumError;
 pub use crate::exec::{
-    bind_fixed as bind, executor_calls, fill, fill_dyn, run_forward, run_gradient, zeros,
+    bind_fixed as bind, executor_calls, fill, fill_dyn, run_forward, run_gradient, sum_to, zeros,
 };
 pub use crate::kernel::{add, gemm, mul_add, Gemm, Lane, LaneMut, View, ViewMut};
-
-/// Whether a pairwise step of `m × k` times `k × n` matrices (times the batch) is worth a GEMM call
-/// rather than the generated loops: below this, packing and blocking cost more than they save.
-#[inline]
-pub fn gemm_pays(m: usize, n: usize, k: usize) -> bool {
-    const MIN_SIDE: usize = 8;
-    const MIN_WORK: f64 = 32.0 * 32.0 * 32.0;
-    m >= MIN_SIDE
-        && n >= MIN_SIDE
-        && k >= MIN_SIDE
-        && (m as f64) * (n as f64) * (k as f64) >= MIN_WORK
-}
 
 /// The index of the smallest cost (the first on a tie): which of the pairwise orders the macro wrote
 /// runs for these extents.

@@ -64,10 +64,10 @@ pub fn view_locals(n: usize) -> Vec<Ident> {
     (0..n).map(|i| local(&format!("v{i}"))).collect()
 }
 
-/// `let [n_i, n_j, ..] = bind(..)?;`: every label's extent from the operands' shapes (ranks checked
-/// for dynamic-rank operands, extents against each other, 1 broadcasting), in the order of
-/// [`Plan::labels`].
-pub fn emit_extents(plan: &Plan, views: &[Ident]) -> TokenStream {
+/// `let bound = bind(..)?; let [n_i, n_j, ..] = bound;`: every label's extent from the operands'
+/// shapes (ranks checked for dynamic-rank operands, extents against each other, 1 broadcasting), in
+/// the order of [`Plan::labels`].
+pub fn emit_extents(plan: &Plan, views: &[Ident], bound: &Ident) -> TokenStream {
     let rt = rt();
     let labels = plan.labels();
     let names = labels.iter().map(|&l| extent(l));
@@ -83,12 +83,13 @@ pub fn emit_extents(plan: &Plan, views: &[Ident]) -> TokenStream {
         quote!(&[#(#slots),*])
     });
     quote! {
-        let [#(#names),*] = #rt::bind(
+        let #bound = #rt::bind(
             #pattern,
             [#(#labels),*],
             &[#(#terms),*],
             &[#(#axes),*],
             &[#(#views.shape()),*],
         )?;
+        let [#(#names),*] = #bound;
     }
 }

@@ -67,7 +67,17 @@ pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char]) -> TokenS
         let dims = extents(&input.labels);
         quote!(let #x = #rt::View::new(&#a, [#(#slots),*], #dims);)
     });
-    let reductions = c.reductions.iter().map(|s| emit_step(pattern, &c, s, true));
+    let reductions = c.reductions.iter().map(|s| {
+        let (a, x) = (array(s.out), view(s.out));
+        let fill = emit_step(pattern, &c, s);
+        let labels = &c.tensors[s.out];
+        let slots = 0..labels.len();
+        let dims = extents(labels);
+        quote! {
+            let #a = #fill;
+            let #x = #rt::View::new(&#a, [#(#slots),*], #dims);
+        }
+    });
     let body = match c.orders.as_slice() {
         [only] => emit_order(pattern, &c, only),
         orders => {
@@ -102,42 +112,41 @@ pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char]) -> TokenS
     }}
 }
 
-/// The steps of one order, then its result.
+/// The steps of one order; the last one's array is the result.
 fn emit_order(pattern: &str, c: &Contraction, order: &Order) -> TokenStream {
-    let last = order.steps.len() - 1;
-    let steps = (order.steps.iter().enumerate()).map(|(k, s)| emit_step(pattern, c, s, k < last));
-    let result = array(order.steps.last().expect("an order has a step").out);
+    let rt = rt();
+    let (last, steps) = order.steps.split_last().expect("an order has a step");
+    let steps = steps.iter().map(|s| {
+        let (a, x) = (array(s.out), view(s.out));
+        let fill = emit_step(pattern, c, s);
+        let labels = &c.tensors[s.out];
+        let slots = 0..labels.len();
+        let dims = extents(labels);
+        quote! {
+            let #a = #fill;
+            let #x = #rt::View::new(&#a, [#(#slots),*], #dims);
+        }
+    });
+    let result = emit_step(pattern, c, last);
     quote!({
         #(#steps)*
         #result
     })
 }
 
-/// One step: a new array filled by its loops (or its GEMM when the step is large enough), and (when
-/// `viewed`) a view of it for the steps that follow.
-fn emit_step(pattern: &str, c: &Contraction, s: &Step, viewed: bool) -> TokenStream {
+/// One step: an expression for a new array filled by the step's loops (or, when the runtime finds
+/// the step large enough, by its GEMM).
+fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
     let rt = rt();
     let out_labels = &c.tensors[s.out];
-    let (a, x, dst) = (array(s.out), view(s.out), local("dst"));
+    let dst = local("dst");
     let dims = extents(out_labels);
     let loops = emit_loops(c, s, &dst);
     let run = match &s.gemm {
         Some(groups) => {
             let gemm = emit_gemm(c, s, groups, &dst);
-            let side = |labels: &[char]| {
-                let mut n = labels.iter().map(|&l| extent(l));
-                let first = n.next().expect("a GEMM group is not empty");
-                n.fold(quote!(#first), |acc, e| quote!(#acc * #e))
-            };
-            let (m, n, k) = (
-                side(&groups.left),
-                side(&groups.right),
-                side(&groups.summed),
-            );
             quote! {
-                if #rt::gemm_pays(#m, #n, #k) {
-                    #gemm
-                } else {
+                if !#gemm {
                     #loops
                 }
             }
@@ -149,13 +158,10 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step, viewed: bool) -> TokenStr
     } else {
         quote!(fill_dyn)
     };
-    let slots = 0..out_labels.len();
-    let view = viewed.then(|| quote!(let #x = #rt::View::new(&#a, [#(#slots),*], #dims);));
     quote! {
-        let #a = #rt::#fill(#pattern, #dims, |#dst| {
+        #rt::#fill(#pattern, #dims, |#dst| {
             #run
-        })?;
-        #view
+        })?
     }
 }
 
@@ -245,7 +251,8 @@ fn emit_loops(c: &Contraction, s: &Step, y: &Ident) -> TokenStream {
     body
 }
 
-/// The GEMM call of a pairwise step, with its static grouping.
+/// The GEMM call of a pairwise step, with its static grouping: a `bool` expression, false (and
+/// nothing done) when the step is too small for a GEMM to pay.
 fn emit_gemm(c: &Contraction, s: &Step, g: &Groups, y: &Ident) -> TokenStream {
     let rt = rt();
     let slots = |t: TensorId, groups: [&[char]; 3]| {
@@ -266,5 +273,5 @@ fn emit_gemm(c: &Contraction, s: &Step, g: &Groups, y: &Ident) -> TokenStream {
     let b = slots(tb, [&g.batch, &g.summed, &g.right]);
     let out = slots(s.out, [&g.batch, &g.left, &g.right]);
     let (xa, xb) = (view(ta), view(tb));
-    quote!(#rt::gemm(#y, &#xa, &#xb, #rt::Gemm { a: #a, b: #b, out: #out });)
+    quote!(#rt::gemm(#y, &#xa, &#xb, #rt::Gemm { a: #a, b: #b, out: #out }))
 }

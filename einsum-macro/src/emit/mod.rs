@@ -82,7 +82,7 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
             });
             quote! {
                 let (#value, #back) =
-                    #rt::vjp::<_, #dim, _, _, #n>(#pattern, [#(#views),*], #forward, #grads);
+                    #rt::vjp::<_, #dim, _, _, _, #n>(#pattern, [#(#views),*], #forward, #grads);
                 (#value, move |#g: &#rt::Array<_, #dim>| {
                     let [#(#gs),*] = #back(#g);
                     (#(#rt::into_dim_of(#gs, &#ops),)*)
@@ -106,10 +106,12 @@ fn kernel_input(view: TokenStream, term: &TermPlan) -> kernel::Input {
     }
 }
 
-/// `|[v0, v1, ..]| -> Result<Array<T, D>, EinsumError>`: the forward kernel.
+/// `|[v0, v1, ..]| -> Result<(Array<T, D>, [usize; L]), EinsumError>`: the forward kernel, which
+/// also returns the extents it bound, for the gradient kernels.
 fn emit_forward(plan: &Plan) -> TokenStream {
     let views = view_locals(plan.inputs.len());
-    let extents = emit_extents(plan, &views);
+    let bound = local("extents");
+    let extents = emit_extents(plan, &views, &bound);
     let inputs: Vec<kernel::Input> = (views.iter().zip(&plan.inputs))
         .map(|(v, t)| kernel_input(quote!(#v), t))
         .collect();
@@ -117,23 +119,23 @@ fn emit_forward(plan: &Plan) -> TokenStream {
     quote! {
         |[#(#views),*]| {
             #extents
-            ::core::result::Result::Ok(#result)
+            ::core::result::Result::Ok((#result, #bound))
         }
     }
 }
 
-/// `|k, g, [v0, v1, ..]| -> Result<ArrayD<T>, EinsumError>`: operand `k`'s gradient kernel.
+/// `|k, [n_i, ..], g, [v0, v1, ..]| -> Result<ArrayD<T>, EinsumError>`: operand `k`'s gradient
+/// kernel, given the extents the forward kernel bound.
 fn emit_grads(plan: &Plan) -> TokenStream {
     let views = view_locals(plan.inputs.len());
     let (k, g) = (local("k"), local("g"));
-    let extents = emit_extents(plan, &views);
+    let names = plan.labels().into_iter().map(kernel::extent);
     let arms = (0..plan.inputs.len()).map(|i| {
         let body = emit_grad(plan, &plan.grad(i), &views, &g);
         quote!(#i => #body,)
     });
     quote! {
-        |#k, #g, [#(#views),*]| {
-            #extents
+        |#k, [#(#names),*], #g, [#(#views),*]| {
             match #k {
                 #(#arms)*
                 _ => ::core::unreachable!("einsum-runtime asked for the gradient of a missing operand"),
@@ -163,20 +165,20 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenS
 
     // Epilogue: add `r` into a zeroed gradient through the operand's term: labels `r` lacks are
     // broadcast, a repeated label writes only the diagonal, an axis of extent 1 under a longer label
-    // sums (its stride is 0).
+    // sums (its stride is 0). When `r` already has the operand's labels, in order, only that last
+    // case remains, which the runtime's `sum_to` handles (returning `r` itself when nothing was
+    // broadcast).
     let own = grad.target.distinct();
-    let shortcut = (own == provided && own.len() == grad.target.labels.len()).then(|| {
-        quote! {
-            if #r.shape() == #vk.shape() {
-                return ::core::result::Result::Ok(#r.into_dyn());
-            }
-        }
-    });
+    if own == provided && own.len() == grad.target.labels.len() {
+        return quote!({
+            let #r = #reduced;
+            #rt::sum_to(#pattern, #r, #vk.shape())
+        });
+    }
     let epilogue = kernel::emit_epilogue(&r, &provided, &grad.target, &own);
     let out = local("grad");
     quote!({
         let #r = #reduced;
-        #shortcut
         let mut #out = #rt::zeros(#pattern, #rt::IxDyn(#vk.shape()))?;
         #epilogue
         ::core::result::Result::Ok(#out)
@@ -204,7 +206,8 @@ fn emit_executor(plan: &Plan) -> (TokenStream, TokenStream, TokenStream) {
     };
     let (views, k, g) = (local("views"), local("k"), local("g"));
     let forward = quote!(|#views| #rt::run_forward(&#spec, #views));
-    let backward = quote!(|#k, #g, #views| #rt::run_gradient(&#spec, &#grads[#k], #g, #views));
+    let backward =
+        quote!(|#k, (), #g, #views| #rt::run_gradient(&#spec, &#grads[#k], (), #g, #views));
     (items, forward, backward)
 }
 

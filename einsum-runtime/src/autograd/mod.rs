@@ -366,11 +366,11 @@ fn accumulate<T: Float>(slot: &mut Option<ArrayD<T>>, g: ArrayD<T>) {
 /// An einsum on `Var` (and array) operands: array operands are copied in as constants; the backward
 /// closure runs the generated gradient kernel `grads` of each operand that needs a gradient, on the
 /// values the forward pass ran on.
-pub(crate) fn einsum_var<T: Float, const N: usize>(
+pub(crate) fn einsum_var<T: Float, E: Copy + 'static, const N: usize>(
     pattern: &'static str,
     args: [Arg<'_, T>; N],
-    forward: impl Fn([ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>,
-    grads: impl Fn(usize, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+    forward: impl Fn([ArrayViewD<'_, T>; N]) -> Result<(ArrayD<T>, E), EinsumError>,
+    grads: impl Fn(usize, E, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
         + 'static,
 ) -> Result<Var<T>, EinsumError> {
     // Every operand becomes a Var (arrays as constants) so that backward can read all values alike.
@@ -378,7 +378,7 @@ pub(crate) fn einsum_var<T: Float, const N: usize>(
         Arg::Var(v) => v.clone(),
         Arg::View(view) => Var::constant(view.to_owned()),
     });
-    let value = {
+    let (value, extents) = {
         let values: [Rc<ArrayD<T>>; N] = std::array::from_fn(|k| operands[k].data());
         forward(std::array::from_fn(|k| values[k].view()))?
     };
@@ -389,7 +389,7 @@ pub(crate) fn einsum_var<T: Float, const N: usize>(
             .map(|k| {
                 parents[k].requires_grad().then(|| {
                     let views = std::array::from_fn(|i| parents[i].data().view());
-                    grads(k, g.view(), views)
+                    grads(k, extents, g.view(), views)
                         .expect("einsum-runtime internal error: gradient of a checked einsum")
                 })
             })

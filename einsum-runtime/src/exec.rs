@@ -2,9 +2,7 @@
 //! extents, size-1 broadcasting), chooses the pairwise contraction order from the real extents, and
 //! runs each step with the loop kernel or a GEMM.
 
-use ndarray::{
-    linalg::general_mat_mul, ArrayD, ArrayViewD, ArrayViewMut2, Dimension, IxDyn, LinalgScalar,
-};
+use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn, LinalgScalar};
 
 use crate::contract::{label_name, GradSpec, Label, Spec, Term, ELLIPSIS};
 use crate::error::{AxisRef, EinsumError, ErrorKind};
@@ -340,11 +338,7 @@ fn pair<T: LinalgScalar>(
         pattern,
     )?;
     let mut out = Dense::zeros(out_labels, binding, pattern)?;
-    for (t, c) in out.data.chunks_exact_mut(m * n).enumerate() {
-        let mut c2 = ArrayViewMut2::from_shape((m, n), c)
-            .expect("einsum-runtime internal error: packed output");
-        general_mat_mul(T::one(), &ma.get(t), &mb.get(t), T::zero(), &mut c2);
-    }
+    kernel::matmul_dense(&ma, &mb, &mut out.data);
     Ok(out)
 }
 

@@ -211,29 +211,6 @@ pub(crate) struct Matrices<'a, T> {
     life: PhantomData<&'a [T]>,
 }
 
-impl<'a, T> Matrices<'a, T> {
-    /// Matrix `t` of the batch, as an ndarray view.
-    ///
-    /// # Panics
-    /// If `t` is not below the batch size.
-    pub fn get(&self, t: usize) -> ArrayView2<'a, T> {
-        assert!(
-            t < self.batch.extent,
-            "einsum-runtime internal error: batch index {t} out of range"
-        );
-        let shape = (self.rows.extent, self.cols.extent)
-            .strides((self.rows.stride as usize, self.cols.stride as usize));
-        // SAFETY: `as_matrices` built the three groups from all of the tensor's axes, each group an
-        // exact row-major merge of its labels' axes, so every `(t, i, j)` below the group extents is an
-        // index tuple of the tensor, which `Strided`'s constructors guarantee to be a valid element
-        // borrowed for `'a`. The strides are non-negative, as `from_shape_ptr` requires, and the
-        // view is read-only, like the `Strided` it comes from.
-        unsafe {
-            ArrayView2::from_shape_ptr(shape, self.ptr.offset(t as isize * self.batch.stride))
-        }
-    }
-}
-
 /// A writable strided tensor: the destination of [`contract`]. Axes may alias (a diagonal, or stride
 /// 0): the kernel only ever adds into an element, so aliasing sums, which is what gradients need.
 #[derive(Debug)]
@@ -1011,24 +988,212 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
         );
         return true;
     };
-    let matrix = |g: [Merged; 3]| {
-        (g[1].extent, g[2].extent).strides((g[1].stride as usize, g[2].stride as usize))
-    };
-    for t in 0..ga[0].extent as isize {
-        // SAFETY: each tensor's three merged groups cover all of its slots, so every `(t, i, j)` below
-        // the group extents is an index tuple of the view (or of its packed copy): a valid element.
-        // Strides are non-negative, as `from_shape_ptr` requires. The destination's rows and columns
-        // address distinct elements (`disjoint`), so the mutable matrix has no aliased elements, and it
-        // comes from a mutable borrow, so it does not overlap the operands.
-        unsafe {
-            let a2 = ArrayView2::from_shape_ptr(matrix(ga), pa.offset(t * ga[0].stride));
-            let b2 = ArrayView2::from_shape_ptr(matrix(gb), pb.offset(t * gb[0].stride));
-            let mut c2 =
-                ArrayViewMut2::from_shape_ptr(matrix(go), out.ptr.offset(t * go[0].stride));
-            general_mat_mul(T::one(), &a2, &b2, T::one(), &mut c2);
-        }
+    // SAFETY: each tensor's three merged groups cover all of its slots, so every `(t, i, j)` below
+    // the group extents is an index tuple of the view (or of its packed copy): a valid element, the
+    // packed copies living to the end of this function. The destination's rows and columns address
+    // distinct elements (`disjoint`), and it comes from a mutable borrow, so it does not overlap the
+    // operands.
+    unsafe {
+        matmul_batch(
+            Mats {
+                ptr: pa,
+                groups: ga,
+            },
+            Mats {
+                ptr: pb,
+                groups: gb,
+            },
+            Mats {
+                ptr: out.ptr,
+                groups: go,
+            },
+        );
     }
     true
+}
+
+/// A batch of matrices in memory: a base pointer and the `[batch, rows, cols]` groups.
+#[derive(Debug, Clone, Copy)]
+struct Mats<P> {
+    ptr: P,
+    groups: [Merged; 3],
+}
+
+/// A pointer that may cross to another thread: the batch of matrix products below hands each thread
+/// matrices that no other thread touches.
+#[derive(Clone, Copy)]
+struct Shared<P>(P);
+// SAFETY: `matmul_batch` sends these only to run products on disjoint destination matrices (checked
+// there) while the caller keeps every operand borrowed; reads of the shared operands do not race.
+unsafe impl<P> Send for Shared<P> {}
+// SAFETY: as for `Send`.
+unsafe impl<P> Sync for Shared<P> {}
+
+/// Products this large (multiply-adds, whole batch) use every rayon thread; smaller ones stay on the
+/// calling thread and never touch the pool.
+const PARALLEL_WORK: f64 = (1u64 << 21) as f64;
+
+/// `c[t] += a[t] · b[t]` for every matrix `t` of the batch: the `gemm` crate for `f32` and `f64`,
+/// ndarray's `general_mat_mul` for other element types. Large batches of small products split the
+/// batch across rayon's threads; large single products let `gemm` use them.
+///
+/// # Safety
+/// Every `(t, i, j)` within the groups' extents must address a valid element of its tensor (`a` is
+/// `batch × m × k`, `b` is `batch × k × n`, `c` is `batch × m × n`), strides must be non-negative,
+/// the elements of one matrix of `c` must be distinct, and `c` must not overlap `a` or `b`.
+unsafe fn matmul_batch<T: LinalgScalar>(a: Mats<*const T>, b: Mats<*const T>, c: Mats<*mut T>) {
+    let batch = c.groups[0].extent;
+    let (m, n, k) = (c.groups[1].extent, c.groups[2].extent, a.groups[2].extent);
+    let work = batch as f64 * m as f64 * n as f64 * k as f64;
+    let threads = if work >= PARALLEL_WORK {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    // Distinct matrices of `c` never overlap when the batch stride steps over a whole matrix.
+    let span = |g: [Merged; 3]| {
+        (g[1].extent.saturating_sub(1) as isize) * g[1].stride
+            + (g[2].extent.saturating_sub(1) as isize) * g[2].stride
+    };
+    let separate = batch <= 1 || c.groups[0].stride > span(c.groups);
+    let (a, b, c) = (Shared(a), Shared(b), Shared(c));
+    let one = move |t: usize, parallelism: gemm::Parallelism| {
+        let (a, b, c) = (a, b, c);
+        let t = t as isize;
+        // SAFETY: `t` is below the batch extent, so the matrices at these offsets are valid by this
+        // function's contract.
+        unsafe {
+            matmul(
+                (m, n, k),
+                a.0.ptr.offset(t * a.0.groups[0].stride),
+                a.0.groups,
+                b.0.ptr.offset(t * b.0.groups[0].stride),
+                b.0.groups,
+                c.0.ptr.offset(t * c.0.groups[0].stride),
+                c.0.groups,
+                parallelism,
+            );
+        }
+    };
+    if threads > 1 && batch >= threads && separate {
+        use rayon::prelude::*;
+        (0..batch)
+            .into_par_iter()
+            .for_each(|t| one(t, gemm::Parallelism::None));
+    } else {
+        let parallelism = if threads > 1 {
+            gemm::Parallelism::Rayon(threads)
+        } else {
+            gemm::Parallelism::None
+        };
+        (0..batch).for_each(|t| one(t, parallelism));
+    }
+}
+
+/// One product `c += a · b` of `m × k` and `k × n` matrices.
+///
+/// # Safety
+/// As for [`matmul_batch`], for one matrix of each.
+#[allow(clippy::too_many_arguments)] // three matrices, each a pointer and its groups
+unsafe fn matmul<T: LinalgScalar>(
+    (m, n, k): (usize, usize, usize),
+    a: *const T,
+    ga: [Merged; 3],
+    b: *const T,
+    gb: [Merged; 3],
+    c: *mut T,
+    gc: [Merged; 3],
+    parallelism: gemm::Parallelism,
+) {
+    use std::any::TypeId;
+    let is = |id| TypeId::of::<T>() == id;
+    if is(TypeId::of::<f64>()) || is(TypeId::of::<f32>()) {
+        // SAFETY: the matrices are valid by this function's contract and `T` is `f32` or `f64`, the
+        // types `gemm` supports. With `read_dst`, alpha = beta = 1 it computes `c = c + a · b`.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c,
+                gc[2].stride,
+                gc[1].stride,
+                true,
+                a,
+                ga[2].stride,
+                ga[1].stride,
+                b,
+                gb[2].stride,
+                gb[1].stride,
+                T::one(),
+                T::one(),
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+        return;
+    }
+    let view = |g: [Merged; 3]| {
+        (g[1].extent, g[2].extent).strides((g[1].stride as usize, g[2].stride as usize))
+    };
+    // SAFETY: the matrices are valid by this function's contract, with non-negative strides as
+    // `from_shape_ptr` requires; `c`'s elements are distinct, so the mutable view has no aliases.
+    unsafe {
+        let a2 = ArrayView2::from_shape_ptr(view(ga), a);
+        let b2 = ArrayView2::from_shape_ptr(view(gb), b);
+        let mut c2 = ArrayViewMut2::from_shape_ptr(view(gc), c);
+        general_mat_mul(T::one(), &a2, &b2, T::one(), &mut c2);
+    }
+}
+
+/// `out += a · b` for the executor: `out` holds the row-major `batch × m × n` products.
+///
+/// # Panics
+/// If the shapes disagree (an internal error).
+pub(crate) fn matmul_dense<T: LinalgScalar>(
+    a: &Matrices<'_, T>,
+    b: &Matrices<'_, T>,
+    out: &mut [T],
+) {
+    let (batch, m, n) = (a.batch.extent, a.rows.extent, b.cols.extent);
+    assert!(
+        b.batch.extent == batch && a.cols.extent == b.rows.extent && out.len() == batch * m * n,
+        "einsum-runtime internal error: matrix shapes disagree"
+    );
+    let dense = [
+        Merged {
+            extent: batch,
+            stride: (m * n) as isize,
+        },
+        Merged {
+            extent: m,
+            stride: n as isize,
+        },
+        Merged {
+            extent: n,
+            stride: 1,
+        },
+    ];
+    // SAFETY: `Matrices` guarantees its `(t, i, j)` tuples are valid elements with non-negative
+    // strides; `out` is a distinct, exclusively borrowed slice of exactly `batch × m × n` elements.
+    unsafe {
+        matmul_batch(
+            Mats {
+                ptr: a.ptr,
+                groups: [a.batch, a.rows, a.cols],
+            },
+            Mats {
+                ptr: b.ptr,
+                groups: [b.batch, b.rows, b.cols],
+            },
+            Mats {
+                ptr: out.as_mut_ptr(),
+                groups: dense,
+            },
+        );
+    }
 }
 
 /// `out[idx] += data[k]` where `k` runs row-major over `out`'s slots in `order` (all of them).

@@ -15,7 +15,9 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 fn filled(shape: &[usize], seed: u64) -> ndarray::ArrayD<f64> {
     let mut x = seed;
     ndarray::ArrayD::from_shape_simple_fn(shape, || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     })
 }

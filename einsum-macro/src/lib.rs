@@ -11,6 +11,7 @@ mod check;
 mod emit;
 #[cfg(test)]
 mod expansion_tests;
+mod explain;
 mod input;
 mod pattern;
 mod plan;
@@ -53,6 +54,26 @@ fn try_expand(
     Ok(emit::emit(&plan, &input, mode))
 }
 
+/// `einsum_plan!`: the same parse and check, then the plan described as a string literal.
+fn try_explain(tokens: proc_macro2::TokenStream) -> syn::Result<proc_macro2::TokenStream> {
+    let input: Input = syn::parse2(tokens)?;
+    if let Some(extra) = input.operands.first() {
+        return Err(syn::Error::new(
+            syn::spanned::Spanned::span(extra),
+            "`einsum_plan!` takes only a pattern, no operands",
+        ));
+    }
+    let text = input.pattern.value();
+    let pattern = parse_pattern(&text).map_err(|problems| {
+        combine_problems(&input, &text, problems).expect("parse errors are never empty")
+    })?;
+    if let Some(error) = combine_problems(&input, &text, check_pattern(&pattern)) {
+        return Err(error);
+    }
+    let description = explain::explain(&Plan::new(&text, &pattern));
+    Ok(quote!(#description))
+}
+
 /// One error for all the problems of a pattern, each on the pattern literal.
 fn combine_problems(input: &Input, text: &str, problems: Vec<Problem>) -> Option<syn::Error> {
     problems
@@ -80,4 +101,15 @@ pub fn try_einsum(tokens: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn einsum_vjp(tokens: TokenStream) -> TokenStream {
     expand(tokens.into(), Mode::Vjp).into()
+}
+
+/// Describes what the macros generate for a pattern; see `einsum_runtime::einsum_plan!`.
+#[proc_macro]
+pub fn einsum_plan(tokens: TokenStream) -> TokenStream {
+    try_explain(tokens.into())
+        .unwrap_or_else(|e| {
+            let errors = e.into_compile_error();
+            quote!({ #errors })
+        })
+        .into()
 }

@@ -149,3 +149,25 @@ pub use einsum_macro::try_einsum;
 /// As [`einsum!`] for the operands; `back` panics if `g`'s shape differs from the value's.
 #[doc(inline)]
 pub use einsum_macro::einsum_vjp;
+
+/// What the macros generate for a pattern, as a `&'static str`: the labels and their roles, the
+/// output, the forward kernel's steps (for three or four operands, every pairwise order with its
+/// cost formula; the run time runs the cheapest for the actual extents), which steps may take a GEMM
+/// and which run loops, and each operand's gradient: its einsum (the upstream gradient `G` in place
+/// of the operand) and its epilogue (labels broadcast, diagonals written, size-1 axes summed). In the
+/// spirit of opt_einsum's `contract_path`, but for the code written at compile time; for the order
+/// the run-time executor picks for given extents, see [`einsum_path`].
+///
+/// A malformed pattern is a compile error, as for [`einsum!`].
+///
+/// ```
+/// use einsum_runtime::einsum_plan;
+///
+/// let plan: &str = einsum_plan!("ij,jk->ik");
+/// assert!(plan.contains("j: summed, in operands 0, 1"));
+/// assert!(plan.contains("GEMM (batch -, left i, right k, summed j)"));
+/// assert!(plan.contains(r#"operand 1 "jk": "ik,ij->jk""#));
+/// println!("{plan}");
+/// ```
+#[doc(inline)]
+pub use einsum_macro::einsum_plan;

@@ -30,6 +30,10 @@ pub struct Step {
     pub loops: Vec<char>,
     /// For a pairwise step whose left, right and summed groups are all non-empty: the grouping.
     pub gemm: Option<Groups>,
+    /// For a single-input step that permutes (its input's last label is not the innermost one but is
+    /// kept): that label. The loops then run in tiles, so that both the reads along it and the
+    /// writes along the innermost label stay in cache (a blocked transpose).
+    pub tile: Option<char>,
 }
 
 /// The labels of a pairwise step by role, each group in one order shared by the tensors that have it.
@@ -288,11 +292,19 @@ fn step(tensors: &[Vec<char>], inputs: Vec<TensorId>, id: TensorId, out: &[char]
         }
         _ => None,
     };
+    let tile = match ins.as_slice() {
+        [a] => a
+            .last()
+            .copied()
+            .filter(|&q| Some(q) != innermost && out.contains(&q) && innermost.is_some()),
+        _ => None,
+    };
     Step {
         inputs,
         out: id,
         loops,
         gemm,
+        tile,
     }
 }
 
@@ -324,6 +336,15 @@ mod tests {
         assert_eq!(c.orders[0].steps[0].loops, labels("ij"));
         let c = plan_contraction(&[labels("ij")], &labels(""));
         assert_eq!(c.orders[0].steps[0].loops, labels("ij"));
+    }
+
+    #[test]
+    fn transposes_are_tiled() {
+        let c = plan_contraction(&[labels("ij")], &labels("ji"));
+        let s = &c.orders[0].steps[0];
+        assert_eq!((s.loops.last(), s.tile), (Some(&'i'), Some('j')));
+        let c = plan_contraction(&[labels("ij")], &labels("ij"));
+        assert_eq!(c.orders[0].steps[0].tile, None);
     }
 
     #[test]

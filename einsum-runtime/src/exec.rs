@@ -9,11 +9,6 @@ use crate::error::{AxisRef, EinsumError, ErrorKind};
 use crate::kernel::{self, fold_axes, Axis, Matrices, Strided, StridedMut, ViewMut};
 use crate::path;
 
-/// Number of elements from which a pairwise step with GEMM shape goes to `general_mat_mul` instead
-/// of the loop kernel (below it, packing costs more than it saves).
-const GEMM_MIN_WORK: usize = 32 * 32 * 32;
-const GEMM_MIN_SIDE: usize = 8;
-
 /// Shapes bound to terms: the labels of every axis, and every label's extent.
 struct Binding {
     /// Per input, the label of each axis (ellipsis expanded).
@@ -177,10 +172,7 @@ fn alloc_zeros<T: LinalgScalar>(dims: &[usize], pattern: &str) -> Result<Vec<T>,
                 .is_some_and(|b| b <= isize::MAX as usize)
         })
         .ok_or_else(too_large)?;
-    let mut data = Vec::new();
-    data.try_reserve_exact(len).map_err(|_| too_large())?;
-    data.resize(len, T::zero());
-    Ok(data)
+    kernel::try_zeroed(len).ok_or_else(too_large)
 }
 
 /// An operand of the contraction network: a borrowed input or an owned intermediate.
@@ -203,14 +195,6 @@ impl<T: LinalgScalar> Tensor<'_, T> {
             Tensor::Dense(d) => d.labels.clone(),
         }
     }
-}
-
-/// Product of the extents of `labels`, in floating point so that it cannot overflow (it is a cost).
-fn volume(labels: impl IntoIterator<Item = Label>, binding: &Binding) -> f64 {
-    labels
-        .into_iter()
-        .map(|l| binding.extent(l) as f64)
-        .product()
 }
 
 /// Contracts all `tensors` into a dense tensor with labels `out` (each out label must occur in some
@@ -308,14 +292,7 @@ fn pair<T: LinalgScalar>(
 
     let side = |labels: &[Label]| labels.iter().map(|&l| binding.extent(l)).product::<usize>();
     let (m, n, k) = (side(&left), side(&right), side(&summed));
-    let gemm = m >= GEMM_MIN_SIDE
-        && n >= GEMM_MIN_SIDE
-        && k >= GEMM_MIN_SIDE
-        && volume(
-            [&left, &right, &summed].into_iter().flatten().copied(),
-            binding,
-        ) >= GEMM_MIN_WORK as f64;
-    if !gemm {
+    if !kernel::gemm_pays::<T>(m, n, k) {
         // The loop kernel writes any order: take `keep`'s, which is the output's order on the last
         // step, so that no permuting copy follows.
         let mut ordered: Vec<Label> = Vec::with_capacity(out_labels.len());

@@ -653,6 +653,29 @@ impl<'a, T, const N: usize> View<'a, T, N> {
         }
     }
 
+    /// The part of the lane along slot `axis` from `index` (whose `axis` entry is the start) of
+    /// length `len`: one tile of a tiled loop.
+    ///
+    /// # Panics
+    /// If `index` is out of range or the part runs past the lane's end (an internal error).
+    #[inline(always)]
+    #[track_caller]
+    pub fn lane_from(&self, index: [usize; N], axis: usize, len: usize) -> Lane<'a, T> {
+        let lane = self.lane(index, axis);
+        let start = index[axis];
+        assert!(
+            start <= lane.len && len <= lane.len - start,
+            "einsum-runtime internal error: a tile past the lane's end"
+        );
+        Lane {
+            // SAFETY: `start + len <= dims[axis]`, so the part's elements are elements of the lane.
+            ptr: lane.ptr.wrapping_offset(start as isize * lane.stride),
+            len,
+            stride: lane.stride,
+            life: PhantomData,
+        }
+    }
+
     /// The element at `index`, repeated `len` times (a lane of stride 0): how a tensor that lacks the
     /// innermost loop's label takes part in it.
     #[inline(always)]
@@ -701,6 +724,29 @@ impl<'a, T, const N: usize> ViewMut<'a, T, N> {
             ptr: self.ptr.wrapping_offset(off),
             len: self.dims[axis],
             stride: self.strides[axis],
+            life: PhantomData,
+        }
+    }
+
+    /// The writable part of the lane along slot `axis` from `index` (whose `axis` entry is the start)
+    /// of length `len`: one tile of a tiled loop.
+    ///
+    /// # Panics
+    /// If `index` is out of range or the part runs past the lane's end (an internal error).
+    #[inline(always)]
+    #[track_caller]
+    pub fn lane_from(&mut self, index: [usize; N], axis: usize, len: usize) -> LaneMut<'_, T> {
+        let lane = self.lane(index, axis);
+        let start = index[axis];
+        assert!(
+            start <= lane.len && len <= lane.len - start,
+            "einsum-runtime internal error: a tile past the lane's end"
+        );
+        LaneMut {
+            // SAFETY: `start + len <= dims[axis]`, so the part's elements are elements of the lane.
+            ptr: lane.ptr.wrapping_offset(start as isize * lane.stride),
+            len,
+            stride: lane.stride,
             life: PhantomData,
         }
     }
@@ -908,14 +954,21 @@ fn disjoint(rows: Merged, cols: Merged) -> bool {
 }
 
 /// Whether a pairwise step of `m × k` times `k × n` matrices (times the batch) is worth a GEMM call
-/// rather than the generated loops: below this, packing and blocking cost more than they save.
-fn gemm_pays(m: usize, n: usize, k: usize) -> bool {
+/// rather than loops. The `gemm` crate (f32, f64) has kernels for small matrices and wins from
+/// 8 × 8 × 8 on; ndarray's fallback for other element types pays only from about 32³ multiply-adds.
+pub(crate) fn gemm_pays<T: 'static>(m: usize, n: usize, k: usize) -> bool {
+    use std::any::TypeId;
     const MIN_SIDE: usize = 8;
-    const MIN_WORK: f64 = 32.0 * 32.0 * 32.0;
+    let is = |id| TypeId::of::<T>() == id;
+    let min_work = if is(TypeId::of::<f64>()) || is(TypeId::of::<f32>()) {
+        0.0
+    } else {
+        32.0 * 32.0 * 32.0
+    };
     m >= MIN_SIDE
         && n >= MIN_SIDE
         && k >= MIN_SIDE
-        && (m as f64) * (n as f64) * (k as f64) >= MIN_WORK
+        && (m as f64) * (n as f64) * (k as f64) >= min_work
 }
 
 /// `out += a · b` as a batch of matrix products with the static grouping `groups` (every slot of each
@@ -936,7 +989,7 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
         side(&b.dims, groups.b[2]),
         side(&a.dims, groups.a[2]),
     );
-    if !gemm_pays(m, n, k) {
+    if !gemm_pays::<T>(m, n, k) {
         return false;
     }
     let covers = |n: usize, g: [&[usize]; 3]| {
@@ -1227,4 +1280,44 @@ fn add_packed<T: LinalgScalar, const N: usize>(
             index[s] = 0;
         }
     }
+}
+
+/// A vector of `len` zeros, or `None` if it cannot be allocated. For the primitive numeric types
+/// (whose zero is all-zero bytes) the memory comes zeroed from the allocator, which for large
+/// results maps fresh zero pages instead of writing them; other element types are filled.
+pub(crate) fn try_zeroed<T: LinalgScalar>(len: usize) -> Option<Vec<T>> {
+    use std::any::TypeId;
+    let id = TypeId::of::<T>();
+    let zero_bytes = [
+        TypeId::of::<f32>(),
+        TypeId::of::<f64>(),
+        TypeId::of::<i8>(),
+        TypeId::of::<i16>(),
+        TypeId::of::<i32>(),
+        TypeId::of::<i64>(),
+        TypeId::of::<i128>(),
+        TypeId::of::<isize>(),
+        TypeId::of::<u8>(),
+        TypeId::of::<u16>(),
+        TypeId::of::<u32>(),
+        TypeId::of::<u64>(),
+        TypeId::of::<u128>(),
+        TypeId::of::<usize>(),
+    ]
+    .contains(&id);
+    let layout = std::alloc::Layout::array::<T>(len).ok()?;
+    if !zero_bytes || layout.size() == 0 {
+        let mut data = Vec::new();
+        data.try_reserve_exact(len).ok()?;
+        data.resize(len, T::zero());
+        return Some(data);
+    }
+    // SAFETY: the layout has a non-zero size, as `alloc_zeroed` requires.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `[T; len]`, and its
+    // `len` elements are initialized: `T` is a primitive number, for which all-zero bytes are zero.
+    Some(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }

@@ -181,6 +181,7 @@ pub fn emit_epilogue(r: &Ident, provided: &[char], term: &TermPlan, own: &[char]
         out: 1,
         loops: own.to_vec(),
         gemm: None,
+        tile: None,
     };
     let (y, x, grad) = (local("dst"), view(0), local("grad"));
     let slots = term.slots();
@@ -195,35 +196,45 @@ pub fn emit_epilogue(r: &Ident, provided: &[char], term: &TermPlan, own: &[char]
     }}
 }
 
-/// The loop nest of a step: a `for` per label but the innermost, whose lanes the primitive runs.
+/// Elements per tile of a tiled (transposing) step: 32 rows of one cache line each stay in L1 while
+/// the tile is read across.
+const TILE: usize = 32;
+
+/// The loop nest of a step: a `for` per label but the innermost, whose lanes the primitive runs. A
+/// tiled step walks the innermost label in tiles, with its input's contiguous label inside them.
 fn emit_loops(c: &Contraction, s: &Step, y: &Ident) -> TokenStream {
     let rt = rt();
     let (outer, inner) = match s.loops.split_last() {
         Some((&inner, outer)) => (outer, Some(inner)),
         None => (&[][..], None),
     };
-    let len = match inner {
-        Some(l) => {
+    let (start, len) = (local("start"), local("len"));
+    let len_expr = match (inner, s.tile) {
+        (Some(_), Some(_)) => quote!(#len),
+        (Some(l), None) => {
             let n = extent(l);
             quote!(#n)
         }
-        None => quote!(1),
+        (None, _) => quote!(1),
     };
-    // A tensor with the innermost label gives the lane along it; one without gives its element at
-    // the current index, repeated.
+    // A tensor with the innermost label gives the lane along it (from the tile's start, in a tiled
+    // step); one without gives its element at the current index, repeated.
     let lane = |t: TensorId, target: TokenStream| {
         let labels = &c.tensors[t];
         let idx = labels.iter().map(|&l| {
-            if Some(l) == inner {
-                quote!(0)
-            } else {
+            if Some(l) != inner {
                 let i = index(l);
                 quote!(#i)
+            } else if s.tile.is_some() {
+                quote!(#start)
+            } else {
+                quote!(0)
             }
         });
         match inner.and_then(|l| labels.iter().position(|&m| m == l)) {
+            Some(axis) if s.tile.is_some() => quote!(#target.lane_from([#(#idx),*], #axis, #len)),
             Some(axis) => quote!(#target.lane([#(#idx),*], #axis)),
-            None => quote!(#target.splat([#(#idx),*], #len)),
+            None => quote!(#target.splat([#(#idx),*], #len_expr)),
         }
     };
     let dst = lane(s.out, quote!(#y));
@@ -240,13 +251,26 @@ fn emit_loops(c: &Contraction, s: &Step, y: &Ident) -> TokenStream {
         [a, b] => quote!(#rt::mul_add(#dst, #a, #b);),
         _ => unreachable!("a step has one or two inputs"),
     };
-    for &l in outer.iter().rev() {
+    let wrap = |body: TokenStream, l: char| {
         let (i, n) = (index(l), extent(l));
-        body = quote! {
+        quote! {
             for #i in 0..#n {
                 #body
             }
+        }
+    };
+    if let (Some(q), Some(p)) = (s.tile, inner) {
+        body = wrap(body, q);
+        let n = extent(p);
+        body = quote! {
+            for #start in (0..#n).step_by(#TILE) {
+                let #len = ::core::cmp::Ord::min(#TILE, #n - #start);
+                #body
+            }
         };
+    }
+    for &l in outer.iter().rev().filter(|&&l| Some(l) != s.tile) {
+        body = wrap(body, l);
     }
     body
 }

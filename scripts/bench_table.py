@@ -111,8 +111,11 @@ def summary(results: dict) -> None:
 
 
 def full(results: dict) -> None:
-    rust_others = sorted({k for r in results.values() for k in r} - set(EINSUM_COMPETITORS) - {OURS})
-    cols = [OURS, "ndarray-einsum", *PY, *rust_others]
+    # At most one ndarray routine per group (dot, sum(), diag()..., t()...): one column for them.
+    nd = "ndarray routine"
+    results = {key: {(nd if k.startswith("ndarray ") else k): v for k, v in r.items()} for key, r in results.items()}
+    rust_others = sorted({k for r in results.values() for k in r} - set(EINSUM_COMPETITORS) - {OURS, nd})
+    cols = [OURS, "ndarray-einsum", *PY, *rust_others, nd]
     print("| workload | dtype | threads | " + " | ".join("einsum!" if c == OURS else c for c in cols) + " |")
     print("|---|---|---:|" + "---:|" * len(cols))
     for key in ordered_keys(results):
@@ -127,6 +130,7 @@ def chart(results: dict, png: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     series = [(OURS, "einsum! (this crate)"), ("ndarray-einsum", "ndarray-einsum"),
               ("numpy.einsum", "numpy.einsum"), ("numpy.einsum optimize", "numpy.einsum optimize=True"),
@@ -157,12 +161,16 @@ def chart(results: dict, png: Path) -> None:
             ax.set_xticklabels([f"{BY_ID[k[0]].id}\n{k[2]} thread{'s' if k[2] > 1 else ''}" for k in keys],
                                rotation=35, ha="right", fontsize=9)
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
             ax.set_ylabel("GFLOP/s (2·m·n·k per product)" if kind == "flops" else "GB/s (bytes read + written)")
             ax.set_title(f"{'GEMM-shaped' if kind == 'flops' else 'memory-bound'} workloads, {dtype} "
                          "(higher is better, log scale)")
             ax.grid(axis="y", which="both", alpha=0.3)
-    axes[0][0].legend(loc="upper left", fontsize=9, ncol=2)
-    fig.tight_layout()
+            ax.set_axisbelow(True)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(series), fontsize=10, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=90)
 

@@ -15,7 +15,7 @@
 //! Inputs are built outside the timed closures and passed through `black_box`; every contender
 //! allocates its result and drops it inside the timed closure.
 //!
-//! Run with `cargo bench --bench workloads` (about 12 minutes), or a subset with a criterion
+//! Run with `cargo bench --bench workloads` (about 9 minutes), or a subset with a criterion
 //! filter: `cargo bench --bench workloads -- 'matmul-512 f64'`.
 
 use std::hint::black_box;

@@ -241,3 +241,56 @@ fn backward_with_a_wrong_gradient_shape_panics_clearly() {
     let (_, back) = einsum_vjp!("ij,jk->ik", a, a);
     let _ = back(&Array2::ones((3, 3)));
 }
+
+/// Runs `f`, which must panic with a message containing `needle`, and returns where it panicked.
+fn panic_location(
+    needle: &'static str,
+    f: impl FnOnce() + std::panic::UnwindSafe,
+) -> (String, u32) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Option<(String, u32)>>> = Arc::default();
+    let hook_seen = Arc::clone(&seen);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        if message.contains(needle) {
+            *hook_seen.lock().unwrap() = info.location().map(|l| (l.file().to_owned(), l.line()));
+        }
+    }));
+    let result = std::panic::catch_unwind(f);
+    std::panic::set_hook(previous);
+    assert!(result.is_err(), "expected a panic");
+    let location = seen.lock().unwrap().take();
+    location.expect("the panic carried the expected message")
+}
+
+/// An extent mismatch panics at the user's line (the generated code's `#[track_caller]` entry), so
+/// that identical calls can be told apart: on arrays, on `Var`s and in `einsum_vjp!`.
+#[test]
+fn an_extent_mismatch_panics_at_the_callers_line() {
+    let a = Array2::<f64>::zeros((2, 3));
+    let b = Array2::<f64>::zeros((4, 2));
+    let line = line!() + 1;
+    let at = panic_location("\"ab,bc->ac\": label 'b'", || {
+        drop(einsum!("ab,bc->ac", a, b))
+    });
+    assert_eq!(at, (file!().to_owned(), line));
+
+    let x = einsum_runtime::Var::new(a.clone());
+    let line = line!() + 3;
+    let at = panic_location(
+        "\"ab,bc->ca\": label 'b'",
+        std::panic::AssertUnwindSafe(|| drop(einsum!("ab,bc->ca", x, b))),
+    );
+    assert_eq!(at, (file!().to_owned(), line));
+
+    let line = line!() + 1;
+    let at = panic_location("\"ab,bc->\": label 'b'", || {
+        drop(einsum_vjp!("ab,bc->", a, b).0)
+    });
+    assert_eq!(at, (file!().to_owned(), line));
+}

@@ -139,6 +139,55 @@ impl<'a, T, D> Checked<'a, T, D, IsArray> {
     }
 }
 
+/// The operands of one call have one element type: operand `OPERAND` (whose elements are `Self`) must
+/// have operand 0's, `T`. Generated code converts every operand after the first through this trait,
+/// so a mismatch is this one error, naming both types and the operand.
+#[diagnostic::on_unimplemented(
+    message = "einsum operand {OPERAND} has elements of type `{Self}`, but operand 0 has `{T}`",
+    label = "elements of type `{Self}`, where operand 0 has `{T}`",
+    note = "all operands of one einsum share one element type; convert one, e.g. with `.mapv(|x| x as {T})`"
+)]
+pub trait SameElement<T, const OPERAND: usize>: Sized {
+    /// The identity, once the types are known to agree.
+    fn cast(arg: Arg<'_, Self>) -> Arg<'_, T>;
+    /// The identity on views, once the types are known to agree.
+    fn cast_view(view: ArrayViewD<'_, Self>) -> ArrayViewD<'_, T>;
+}
+
+impl<T, const OPERAND: usize> SameElement<T, OPERAND> for T {
+    fn cast(arg: Arg<'_, T>) -> Arg<'_, T> {
+        arg
+    }
+    fn cast_view(view: ArrayViewD<'_, T>) -> ArrayViewD<'_, T> {
+        view
+    }
+}
+
+impl<T, D, K> Checked<'_, T, D, K> {
+    /// Operand `OPERAND`'s [`arg`](Checked::arg), typed like this one's (operand 0's): the element
+    /// type is fixed by the receiver, so a different one fails the `SameElement` bound, once.
+    pub fn arg_of<'b, X, D2, K2, const OPERAND: usize>(
+        &self,
+        other: &Checked<'b, X, D2, K2>,
+    ) -> Arg<'b, T>
+    where
+        X: SameElement<T, OPERAND>,
+    {
+        X::cast(other.arg.clone())
+    }
+
+    /// Operand `OPERAND`'s [`view`](Checked::view) (an array), typed like this one's.
+    pub fn view_of<'b, X, D2, const OPERAND: usize>(
+        &self,
+        other: &Checked<'b, X, D2, IsArray>,
+    ) -> ArrayViewD<'b, T>
+    where
+        X: SameElement<T, OPERAND>,
+    {
+        X::cast_view(other.view())
+    }
+}
+
 /// Type-level tag of a call's kind, combined operand by operand with [`Kind::or`].
 pub struct Kind<K>(PhantomData<K>);
 

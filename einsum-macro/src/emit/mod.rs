@@ -60,10 +60,21 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
             let kind = ops[1..]
                 .iter()
                 .fold(quote!(#first.kind()), |acc, op| quote!(#acc.or(#op.kind())));
-            let args = input.operands.iter().zip(&ops).map(|(e, op)| {
-                let span = e.span();
-                quote_spanned!(span=> #op.arg())
-            });
+            // Operands after the first are typed like it: a different element type is one error, on
+            // the operand, naming both types.
+            let args = input
+                .operands
+                .iter()
+                .zip(&ops)
+                .enumerate()
+                .map(|(i, (e, op))| {
+                    let span = e.span();
+                    if i == 0 {
+                        quote_spanned!(span=> #op.arg())
+                    } else {
+                        quote_spanned!(span=> #first.arg_of::<_, _, _, #i>(&#op))
+                    }
+                });
             let method = if mode == Mode::Try {
                 quote!(try_finish)
             } else {
@@ -76,10 +87,20 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
         Mode::Vjp => {
             let (value, back, g) = (local("value"), local("back"), local("g"));
             let gs: Vec<Ident> = (0..n).map(|i| local(&format!("g{i}"))).collect();
-            let views = input.operands.iter().zip(&ops).map(|(e, op)| {
-                let span = e.span();
-                quote_spanned!(span=> #op.view())
-            });
+            let first = &ops[0];
+            let views = input
+                .operands
+                .iter()
+                .zip(&ops)
+                .enumerate()
+                .map(|(i, (e, op))| {
+                    let span = e.span();
+                    if i == 0 {
+                        quote_spanned!(span=> #op.view())
+                    } else {
+                        quote_spanned!(span=> #first.view_of::<_, _, #i>(&#op))
+                    }
+                });
             quote! {
                 let (#value, #back) =
                     #rt::vjp::<_, #dim, _, _, _, #n>(#pattern, [#(#views),*], #forward, #grads);

@@ -274,7 +274,7 @@ fn panic_location(
 fn an_extent_mismatch_panics_at_the_callers_line() {
     let a = Array2::<f64>::zeros((2, 3));
     let b = Array2::<f64>::zeros((4, 2));
-    let line = line!() + 1;
+    let line = line!() + 2;
     let at = panic_location("\"ab,bc->ac\": label 'b'", || {
         drop(einsum!("ab,bc->ac", a, b))
     });
@@ -288,7 +288,7 @@ fn an_extent_mismatch_panics_at_the_callers_line() {
     );
     assert_eq!(at, (file!().to_owned(), line));
 
-    let line = line!() + 1;
+    let line = line!() + 2;
     let at = panic_location("\"ab,bc->\": label 'b'", || {
         drop(einsum_vjp!("ab,bc->", a, b).0)
     });

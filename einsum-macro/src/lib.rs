@@ -25,7 +25,7 @@ use quote::quote;
 use check::{check_operand_count, check_pattern};
 use emit::Mode;
 use input::Input;
-use pattern::{parse_pattern, Problem};
+use pattern::{parse_pattern, Pattern, Problem};
 use plan::Plan;
 
 /// The whole pipeline: parse, check, plan, emit. Any problem yields compile errors and no other code.
@@ -42,16 +42,21 @@ fn try_expand(
     mode: Mode,
 ) -> syn::Result<proc_macro2::TokenStream> {
     let input: Input = syn::parse2(tokens)?;
+    let (text, pattern) = checked_pattern(&input)?;
+    check_operand_count(&pattern, &input)?;
+    Ok(emit::emit(&Plan::new(&text, &pattern), &input, mode))
+}
+
+/// The pattern's text, parsed and checked: all its problems as one error.
+fn checked_pattern(input: &Input) -> syn::Result<(String, Pattern)> {
     let text = input.pattern.value();
     let pattern = parse_pattern(&text).map_err(|problems| {
-        combine_problems(&input, &text, problems).expect("parse errors are never empty")
+        combine_problems(input, &text, problems).expect("parse errors are never empty")
     })?;
-    if let Some(error) = combine_problems(&input, &text, check_pattern(&pattern)) {
+    if let Some(error) = combine_problems(input, &text, check_pattern(&pattern)) {
         return Err(error);
     }
-    check_operand_count(&pattern, &input)?;
-    let plan = Plan::new(&text, &pattern);
-    Ok(emit::emit(&plan, &input, mode))
+    Ok((text, pattern))
 }
 
 /// `einsum_plan!`: the same parse and check, then the plan described as a string literal.
@@ -63,13 +68,7 @@ fn try_explain(tokens: proc_macro2::TokenStream) -> syn::Result<proc_macro2::Tok
             "`einsum_plan!` takes only a pattern, no operands",
         ));
     }
-    let text = input.pattern.value();
-    let pattern = parse_pattern(&text).map_err(|problems| {
-        combine_problems(&input, &text, problems).expect("parse errors are never empty")
-    })?;
-    if let Some(error) = combine_problems(&input, &text, check_pattern(&pattern)) {
-        return Err(error);
-    }
+    let (text, pattern) = checked_pattern(&input)?;
     let description = explain::explain(&Plan::new(&text, &pattern));
     Ok(quote!(#description))
 }

@@ -67,17 +67,7 @@ pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char]) -> TokenS
         let dims = extents(&input.labels);
         quote!(let #x = #rt::View::new(&#a, [#(#slots),*], #dims);)
     });
-    let reductions = c.reductions.iter().map(|s| {
-        let (a, x) = (array(s.out), view(s.out));
-        let fill = emit_step(pattern, &c, s);
-        let labels = &c.tensors[s.out];
-        let slots = 0..labels.len();
-        let dims = extents(labels);
-        quote! {
-            let #a = #fill;
-            let #x = #rt::View::new(&#a, [#(#slots),*], #dims);
-        }
-    });
+    let reductions = c.reductions.iter().map(|s| emit_bound_step(pattern, &c, s));
     let body = match c.orders.as_slice() {
         [only] => emit_order(pattern, &c, only),
         orders => {
@@ -114,24 +104,27 @@ pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char]) -> TokenS
 
 /// The steps of one order; the last one's array is the result.
 fn emit_order(pattern: &str, c: &Contraction, order: &Order) -> TokenStream {
-    let rt = rt();
     let (last, steps) = order.steps.split_last().expect("an order has a step");
-    let steps = steps.iter().map(|s| {
-        let (a, x) = (array(s.out), view(s.out));
-        let fill = emit_step(pattern, c, s);
-        let labels = &c.tensors[s.out];
-        let slots = 0..labels.len();
-        let dims = extents(labels);
-        quote! {
-            let #a = #fill;
-            let #x = #rt::View::new(&#a, [#(#slots),*], #dims);
-        }
-    });
+    let steps = steps.iter().map(|s| emit_bound_step(pattern, c, s));
     let result = emit_step(pattern, c, last);
     quote!({
         #(#steps)*
         #result
     })
+}
+
+/// A step whose result later steps read: the new array, and a view of it.
+fn emit_bound_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
+    let rt = rt();
+    let (a, x) = (array(s.out), view(s.out));
+    let fill = emit_step(pattern, c, s);
+    let labels = &c.tensors[s.out];
+    let slots = 0..labels.len();
+    let dims = extents(labels);
+    quote! {
+        let #a = #fill;
+        let #x = #rt::View::new(&#a, [#(#slots),*], #dims);
+    }
 }
 
 /// One step: an expression for a new array filled by the step's loops (or, when the runtime finds

@@ -10,7 +10,7 @@
 mod bind;
 mod kernel;
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -62,19 +62,12 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
                 .fold(quote!(#first.kind()), |acc, op| quote!(#acc.or(#op.kind())));
             // Operands after the first are typed like it: a different element type is one error, on
             // the operand, naming both types.
-            let args = input
-                .operands
-                .iter()
-                .zip(&ops)
-                .enumerate()
-                .map(|(i, (e, op))| {
-                    let span = e.span();
-                    if i == 0 {
-                        quote_spanned!(span=> #op.arg())
-                    } else {
-                        quote_spanned!(span=> #first.arg_of::<_, _, _, #i>(&#op))
-                    }
-                });
+            let args = typed_like_first(
+                input,
+                &ops,
+                |span, op| quote_spanned!(span=> #op.arg()),
+                |span, i, op| quote_spanned!(span=> #first.arg_of::<_, _, _, #i>(&#op)),
+            );
             let method = if mode == Mode::Try {
                 quote!(try_finish)
             } else {
@@ -88,19 +81,12 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
             let (value, back, g) = (local("value"), local("back"), local("g"));
             let gs: Vec<Ident> = (0..n).map(|i| local(&format!("g{i}"))).collect();
             let first = &ops[0];
-            let views = input
-                .operands
-                .iter()
-                .zip(&ops)
-                .enumerate()
-                .map(|(i, (e, op))| {
-                    let span = e.span();
-                    if i == 0 {
-                        quote_spanned!(span=> #op.view())
-                    } else {
-                        quote_spanned!(span=> #first.view_of::<_, _, #i>(&#op))
-                    }
-                });
+            let views = typed_like_first(
+                input,
+                &ops,
+                |span, op| quote_spanned!(span=> #op.view()),
+                |span, i, op| quote_spanned!(span=> #first.view_of::<_, _, #i>(&#op)),
+            );
             quote! {
                 let (#value, #back) =
                     #rt::vjp::<_, #dim, _, _, _, #n>(#pattern, [#(#views),*], #forward, #grads);
@@ -116,6 +102,27 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
         #items
         #call
     })
+}
+
+/// One expression per operand, each built with the operand's span (so type errors point at it):
+/// `first` for operand 0, and `other(span, i, op)` for the others, which convert operand `i` to operand 0's element type (so a
+/// different element type is one error, on that operand, naming both types).
+fn typed_like_first(
+    input: &Input,
+    ops: &[Ident],
+    first: impl Fn(Span, &Ident) -> TokenStream,
+    other: impl Fn(Span, usize, &Ident) -> TokenStream,
+) -> Vec<TokenStream> {
+    (input.operands.iter().zip(ops).enumerate())
+        .map(|(i, (e, op))| {
+            let span = e.span();
+            if i == 0 {
+                first(span, op)
+            } else {
+                other(span, i, op)
+            }
+        })
+        .collect()
 }
 
 /// An input of a kernel: operand `view` seen through `term`.

@@ -1,13 +1,38 @@
 //! Rules that need the whole pattern (or the operands) in view. Simpler rules live in the parser.
+//!
+//! Every check reports through `syn::Error`, the one error type of the macro crate: problems in the
+//! pattern's text become errors on the pattern literal, with the text and a caret under the culprit
+//! ([`problems_error`]); problems with the operands become errors on the operand concerned.
 
 use syn::spanned::Spanned;
 
 use crate::input::Input;
 use crate::pattern::{Pattern, Problem, Term};
 
-/// Collects the problems of a parsed pattern. The operand count is checked by `input`, whose
-/// diagnostics point at an argument rather than at a character of the pattern.
-pub fn check_pattern(pattern: &Pattern) -> Vec<Problem> {
+/// The rules of a parsed pattern, as one error on the pattern literal listing every problem.
+pub fn check_pattern(input: &Input, text: &str, pattern: &Pattern) -> syn::Result<()> {
+    match problems_error(input, text, pattern_problems(pattern)) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// One error for all the `problems` of the pattern `text`, each on the pattern literal (`None` when
+/// there are none). Parse problems are reported through it as well.
+pub fn problems_error(input: &Input, text: &str, problems: Vec<Problem>) -> Option<syn::Error> {
+    problems
+        .into_iter()
+        .map(|p| syn::Error::new(input.pattern.span(), p.render(text)))
+        .reduce(|mut all, e| {
+            all.combine(e);
+            all
+        })
+}
+
+/// Collects the problems of a parsed pattern. The operand count is checked by
+/// [`check_operand_count`], whose diagnostics point at an argument rather than at a character of the
+/// pattern.
+pub fn pattern_problems(pattern: &Pattern) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(output) = &pattern.output {
         check_output_labels_exist(&pattern.inputs, output, &mut problems);
@@ -94,7 +119,7 @@ mod tests {
     use crate::pattern::parse_pattern;
 
     fn positions(text: &str) -> Vec<usize> {
-        check_pattern(&parse_pattern(text).unwrap())
+        pattern_problems(&parse_pattern(text).unwrap())
             .iter()
             .map(|p| p.pos.unwrap())
             .collect()

@@ -22,10 +22,10 @@ mod schedule;
 use proc_macro::TokenStream;
 use quote::quote;
 
-use check::{check_operand_count, check_pattern};
+use check::{check_operand_count, check_pattern, problems_error};
 use emit::Mode;
 use input::Input;
-use pattern::{parse_pattern, Pattern, Problem};
+use pattern::{parse_pattern, Pattern};
 use plan::Plan;
 
 /// The whole pipeline: parse, check, plan, emit. Any problem yields compile errors and no other code.
@@ -51,11 +51,9 @@ fn try_expand(
 fn checked_pattern(input: &Input) -> syn::Result<(String, Pattern)> {
     let text = input.pattern.value();
     let pattern = parse_pattern(&text).map_err(|problems| {
-        combine_problems(input, &text, problems).expect("parse errors are never empty")
+        problems_error(input, &text, problems).expect("parse errors are never empty")
     })?;
-    if let Some(error) = combine_problems(input, &text, check_pattern(&pattern)) {
-        return Err(error);
-    }
+    check_pattern(input, &text, &pattern)?;
     Ok((text, pattern))
 }
 
@@ -71,17 +69,6 @@ fn try_explain(tokens: proc_macro2::TokenStream) -> syn::Result<proc_macro2::Tok
     let (text, pattern) = checked_pattern(&input)?;
     let description = explain::explain(&Plan::new(&text, &pattern));
     Ok(quote!(#description))
-}
-
-/// One error for all the problems of a pattern, each on the pattern literal.
-fn combine_problems(input: &Input, text: &str, problems: Vec<Problem>) -> Option<syn::Error> {
-    problems
-        .into_iter()
-        .map(|p| syn::Error::new(input.pattern.span(), p.render(text)))
-        .reduce(|mut all, e| {
-            all.combine(e);
-            all
-        })
 }
 
 /// Evaluates an einsum; see `einsum_runtime::einsum!`.

@@ -99,7 +99,7 @@ pub struct GradPlan {
 }
 
 impl Plan {
-    /// Plans a pattern that `check_pattern` accepted.
+    /// Plans a pattern that `check::check_pattern` accepted.
     pub fn new(text: &str, pattern: &Pattern) -> Self {
         let inputs: Vec<TermPlan> = pattern.inputs.iter().map(TermPlan::from_term).collect();
         let output = match &pattern.output {

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use crate::check::check_pattern;
+use crate::check::pattern_problems;
 use crate::pattern::parse_pattern;
 use crate::plan::{Plan, TermPlan};
 
@@ -462,7 +462,7 @@ fn run_everything(text: &str) -> Result<(), TestCaseError> {
                     prop_assert!(e.index <= term.labels.len());
                 }
             }
-            let problems = check_pattern(&pattern);
+            let problems = pattern_problems(&pattern);
             for p in &problems {
                 let pos = p.pos.expect("checker problems point at a label");
                 prop_assert!(text.is_char_boundary(pos) && pos < text.len());
@@ -500,7 +500,7 @@ proptest! {
 fn agrees_with_reference(text: &str) -> Result<bool, TestCaseError> {
     let ours = parse_pattern(text)
         .ok()
-        .filter(|p| check_pattern(p).is_empty());
+        .filter(|p| pattern_problems(p).is_empty());
     let theirs = reference(text);
     prop_assert_eq!(
         ours.is_some(),
@@ -692,7 +692,7 @@ proptest! {
         let base = valid.text();
         let text = format!("{}{}{}", &base[..pos], label, &base[pos..]);
         let pattern = parse_pattern(&text).expect("still grammatical");
-        let problems = check_pattern(&pattern);
+        let problems = pattern_problems(&pattern);
         prop_assert_eq!(problems.len(), 1, "{:?}", problems);
         prop_assert_eq!(problems[0].pos, Some(pos));
         assert_caret_under(&problems[0].render(&text), &text, pos)?;
@@ -722,7 +722,7 @@ proptest! {
         let base = valid.text();
         let text = format!("{}{}{}", &base[..pos], label, &base[pos..]);
         let pattern = parse_pattern(&text).expect("still grammatical");
-        let problems = check_pattern(&pattern);
+        let problems = pattern_problems(&pattern);
         prop_assert_eq!(problems.len(), 1, "{:?}", problems);
         prop_assert_eq!(problems[0].pos, Some(pos));
     }

@@ -104,20 +104,20 @@ impl<X: Operand + ?Sized> Operand for &mut X {
 /// An operand whose type implements [`Operand`], with its element type, dimension type and kind
 /// carried as type parameters. Generated code converts each operand once with [`operand`]; if the
 /// type is not an operand, that one call is the one error the user sees.
-pub struct Checked<'a, T, D, K> {
+pub struct Typed<'a, T, D, K> {
     arg: Arg<'a, T>,
     marker: PhantomData<(D, K)>,
 }
 
 /// Converts an operand once; a type that is not an operand fails here, with one error.
-pub fn operand<X: Operand + ?Sized>(x: &X) -> Checked<'_, X::Elem, X::Dim, X::Kind> {
-    Checked {
+pub fn operand<X: Operand + ?Sized>(x: &X) -> Typed<'_, X::Elem, X::Dim, X::Kind> {
+    Typed {
         arg: x.arg(),
         marker: PhantomData,
     }
 }
 
-impl<'a, T, D, K> Checked<'a, T, D, K> {
+impl<'a, T, D, K> Typed<'a, T, D, K> {
     /// The operand's kind, as a value to combine with [`Kind::or`].
     pub fn kind(&self) -> Kind<K> {
         Kind(PhantomData)
@@ -129,7 +129,7 @@ impl<'a, T, D, K> Checked<'a, T, D, K> {
     }
 }
 
-impl<'a, T, D> Checked<'a, T, D, IsArray> {
+impl<'a, T, D> Typed<'a, T, D, IsArray> {
     /// Operands of `einsum_vjp!`: arrays only.
     pub fn view(&self) -> ArrayViewD<'a, T> {
         match &self.arg {
@@ -163,12 +163,12 @@ impl<T, const OPERAND: usize> SameElement<T, OPERAND> for T {
     }
 }
 
-impl<T, D, K> Checked<'_, T, D, K> {
-    /// Operand `OPERAND`'s [`arg`](Checked::arg), typed like this one's (operand 0's): the element
+impl<T, D, K> Typed<'_, T, D, K> {
+    /// Operand `OPERAND`'s [`arg`](Typed::arg), typed like this one's (operand 0's): the element
     /// type is fixed by the receiver, so a different one fails the `SameElement` bound, once.
     pub fn arg_of<'b, X, D2, K2, const OPERAND: usize>(
         &self,
-        other: &Checked<'b, X, D2, K2>,
+        other: &Typed<'b, X, D2, K2>,
     ) -> Arg<'b, T>
     where
         X: SameElement<T, OPERAND>,
@@ -176,10 +176,10 @@ impl<T, D, K> Checked<'_, T, D, K> {
         X::cast(other.arg.clone())
     }
 
-    /// Operand `OPERAND`'s [`view`](Checked::view) (an array), typed like this one's.
+    /// Operand `OPERAND`'s [`view`](Typed::view) (an array), typed like this one's.
     pub fn view_of<'b, X, D2, const OPERAND: usize>(
         &self,
-        other: &Checked<'b, X, D2, IsArray>,
+        other: &Typed<'b, X, D2, IsArray>,
     ) -> ArrayViewD<'b, T>
     where
         X: SameElement<T, OPERAND>,
@@ -372,46 +372,105 @@ where
 }
 
 /// Gives a gradient its operand's static dimension type.
-pub fn into_dim_of<T, D: Dimension, K>(g: ArrayD<T>, _: &Checked<'_, T, D, K>) -> Array<T, D> {
+pub fn into_dim_of<T, D: Dimension, K>(g: ArrayD<T>, _: &Typed<'_, T, D, K>) -> Array<T, D> {
     g.into_dimensionality::<D>()
         .expect("einsum-runtime internal error: a gradient has its operand's rank")
 }
 
-/// An operand's rank must equal its term's label count (checked at compile time for static ranks).
-#[diagnostic::on_unimplemented(
-    message = "einsum operand has the wrong number of axes: its term has {N} labels",
-    label = "this operand's dimension type is `{Self}`, but its term needs {N} axes",
-    note = "the n-th operand's rank must match the n-th term of the pattern (or use `IxDyn` to check at run time)"
-)]
-pub trait Rank<const N: usize> {}
-/// An operand whose term has an ellipsis needs at least as many axes as the term has labels.
-#[diagnostic::on_unimplemented(
-    message = "einsum operand has too few axes: its term has {N} labels besides `...`",
-    label = "this operand's dimension type is `{Self}`, but its term needs at least {N} axes"
-)]
-pub trait RankAtLeast<const N: usize> {}
-
-impl<const N: usize> Rank<N> for IxDyn {}
-impl<const N: usize> RankAtLeast<N> for IxDyn {}
-
-macro_rules! ranks {
-    ($($ix:ident = $n:literal: $($m:literal)*;)*) => {$(
-        impl Rank<$n> for $ix {}
-        $(impl RankAtLeast<$m> for $ix {})*
-    )*};
-}
-ranks! {
-    Ix0 = 0: 0;
-    Ix1 = 1: 0 1;
-    Ix2 = 2: 0 1 2;
-    Ix3 = 3: 0 1 2 3;
-    Ix4 = 4: 0 1 2 3 4;
-    Ix5 = 5: 0 1 2 3 4 5;
-    Ix6 = 6: 0 1 2 3 4 5 6;
+/// The number of axes `A` of a dimension type, and whether it is static ([`Static`]) or only known at
+/// run time ([`Dynamic`], for `IxDyn`, whose `A` is a placeholder). The rank checks infer `A` from
+/// the one impl for the operand's dimension type, so that their message can name it.
+pub trait Axes<const A: usize> {
+    /// [`Static`] or [`Dynamic`].
+    type Kind;
 }
 
-/// Compiles only if the operand's static rank is its term's label count (or dynamic).
-pub fn rank<T, D: Rank<N>, K, const N: usize>(_: &Checked<'_, T, D, K>) {}
+/// The rank of a fixed-rank dimension type (`Ix0` to `Ix6`).
+pub struct Static;
+/// The rank of `IxDyn`: checked at run time instead.
+pub struct Dynamic;
 
-/// Compiles only if the operand's static rank is at least its term's label count (or dynamic).
-pub fn rank_at_least<T, D: RankAtLeast<N>, K, const N: usize>(_: &Checked<'_, T, D, K>) {}
+impl Axes<0> for Ix0 {
+    type Kind = Static;
+}
+impl Axes<1> for Ix1 {
+    type Kind = Static;
+}
+impl Axes<2> for Ix2 {
+    type Kind = Static;
+}
+impl Axes<3> for Ix3 {
+    type Kind = Static;
+}
+impl Axes<4> for Ix4 {
+    type Kind = Static;
+}
+impl Axes<5> for Ix5 {
+    type Kind = Static;
+}
+impl Axes<6> for Ix6 {
+    type Kind = Static;
+}
+impl Axes<0> for IxDyn {
+    type Kind = Dynamic;
+}
+
+/// Operand `OPERAND`, with `A` axes, fits a term of `N` labels (no `...`): `A == N`, or the rank is
+/// [`Dynamic`].
+#[diagnostic::on_unimplemented(
+    message = "einsum operand {OPERAND} has {A} axes, but its term has {N} labels",
+    label = "{A} axes, where the term has {N} labels",
+    note = "the n-th operand's rank must equal the n-th term's label count (or be `IxDyn`, checked at run time)"
+)]
+pub trait FitsTerm<const OPERAND: usize, const A: usize, const N: usize> {}
+#[diagnostic::do_not_recommend]
+impl<const OPERAND: usize, const N: usize> FitsTerm<OPERAND, N, N> for Static {}
+#[diagnostic::do_not_recommend]
+impl<const OPERAND: usize, const A: usize, const N: usize> FitsTerm<OPERAND, A, N> for Dynamic {}
+
+/// Operand `OPERAND`, with `A` axes, fits a term of `N` labels and a `...`: `A >= N`, or the rank
+/// is [`Dynamic`].
+#[diagnostic::on_unimplemented(
+    message = "einsum operand {OPERAND} has {A} axes, but its term has {N} labels besides `...`",
+    label = "{A} axes, where the term needs at least {N}",
+    note = "`...` stands for zero or more axes; the labels beside it need one axis each"
+)]
+pub trait FitsEllipsisTerm<const OPERAND: usize, const A: usize, const N: usize> {}
+#[diagnostic::do_not_recommend]
+impl<const OPERAND: usize, const A: usize, const N: usize> FitsEllipsisTerm<OPERAND, A, N>
+    for Dynamic
+{
+}
+macro_rules! at_least {
+    ($($a:literal: $($n:literal)*;)*) => {$($(
+        #[diagnostic::do_not_recommend]
+        impl<const OPERAND: usize> FitsEllipsisTerm<OPERAND, $a, $n> for Static {}
+    )*)*};
+}
+at_least! {
+    0: 0;
+    1: 0 1;
+    2: 0 1 2;
+    3: 0 1 2 3;
+    4: 0 1 2 3 4;
+    5: 0 1 2 3 4 5;
+    6: 0 1 2 3 4 5 6;
+}
+
+/// Compiles only if operand `OPERAND`'s static rank is its term's label count `N` (or dynamic).
+pub fn rank<T, D, K, const A: usize, const N: usize, const OPERAND: usize>(_: &Typed<'_, T, D, K>)
+where
+    D: Axes<A>,
+    D::Kind: FitsTerm<OPERAND, A, N>,
+{
+}
+
+/// Compiles only if operand `OPERAND`'s static rank is at least its term's label count `N` besides
+/// `...` (or dynamic).
+pub fn rank_at_least<T, D, K, const A: usize, const N: usize, const OPERAND: usize>(
+    _: &Typed<'_, T, D, K>,
+) where
+    D: Axes<A>,
+    D::Kind: FitsEllipsisTerm<OPERAND, A, N>,
+{
+}

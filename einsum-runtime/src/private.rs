@@ -6,8 +6,8 @@ pub use ndarray::{Array, ArrayD, ArrayViewD, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, 
 
 pub use crate::contract::{GradSpec, Spec, Term};
 pub use crate::entry::{
-    into_dim_of, operand, rank, rank_at_least, vjp, Arg, Checked, Finish, IsArray, IsVar, Join,
-    Kind, Operand, Rank, RankAtLeast, SameElement,
+    into_dim_of, operand, rank, rank_at_least, vjp, Arg, Axes, Dynamic, Finish, FitsEllipsisTerm,
+    FitsTerm, IsArray, IsVar, Join, Kind, Operand, SameElement, Static, Typed,
 };
 pub use crate::error::EinsumError;
 pub use crate::exec::{

@@ -37,15 +37,26 @@ pub fn emit_operands(plan: &Plan, input: &Input, ops: &[Ident], body: TokenStrea
         .iter()
         .zip(ops)
         .zip(&plan.inputs)
-        .map(|((e, op), term)| {
+        .enumerate()
+        .map(|(i, ((e, op), term))| {
+            // Every token of the conversion, the runtime's path included, sits at the operand's
+            // expression: a type that is not an operand then fails one obligation at one place, and
+            // the compiler reports it once.
             let span = e.span();
-            let labels = term.labels.len();
+            let labels_n = term.labels.len();
+            let here = op.span();
+            let rt = respan(rt.clone(), here);
+            let labels = respan(quote!(#labels_n), here);
+            let index = respan(quote!(#i), here);
             let check = match term.fixed_rank() {
-                Some(_) => quote_spanned!(span=> #rt::rank::<_, _, _, #labels>(&#op)),
-                None => quote_spanned!(span=> #rt::rank_at_least::<_, _, _, #labels>(&#op)),
+                Some(_) => quote_spanned!(here=> #rt::rank::<_, _, _, _, #labels, #index>(&#op)),
+                None => {
+                    quote_spanned!(here=> #rt::rank_at_least::<_, _, _, _, #labels, #index>(&#op))
+                }
             };
+            let convert = quote_spanned!(here=> #rt::operand(#op));
             quote_spanned! {span=>
-                let #op = #rt::operand(#op);
+                let #op = #convert;
                 #check;
             }
         });
@@ -57,6 +68,17 @@ pub fn emit_operands(plan: &Plan, input: &Input, ops: &[Ident], body: TokenStrea
             }
         }
     }
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            t.set_span(span);
+            t
+        })
+        .collect()
 }
 
 /// The view locals the kernels receive, one per operand.

@@ -423,13 +423,13 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
         // and a stride-0 input one element; `b` is read only when `TWO`.
         let sum = unsafe {
             match (l.a, lb) {
-                (1, 1) if TWO => dot(
+                (1, 1) if TWO => slice_dot(
                     std::slice::from_raw_parts(a, n),
                     std::slice::from_raw_parts(b, n),
                 ),
-                (1, 0) if TWO => sum(std::slice::from_raw_parts(a, n)) * *b,
-                (0, 1) if TWO => *a * sum(std::slice::from_raw_parts(b, n)),
-                (1, _) if !TWO => sum(std::slice::from_raw_parts(a, n)),
+                (1, 0) if TWO => slice_sum(std::slice::from_raw_parts(a, n)) * *b,
+                (0, 1) if TWO => *a * slice_sum(std::slice::from_raw_parts(b, n)),
+                (1, _) if !TWO => slice_sum(std::slice::from_raw_parts(a, n)),
                 _ => {
                     let mut acc = T::zero();
                     for i in 0..n as isize {
@@ -497,7 +497,7 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
 }
 
 /// Eight independent accumulators, so that the reduction pipelines (and vectorizes for integers).
-fn dot<T: LinalgScalar>(a: &[T], b: &[T]) -> T {
+fn slice_dot<T: LinalgScalar>(a: &[T], b: &[T]) -> T {
     let mut acc = [T::zero(); 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: T = ca
@@ -513,7 +513,7 @@ fn dot<T: LinalgScalar>(a: &[T], b: &[T]) -> T {
     acc.iter().fold(tail, |s, &x| s + x)
 }
 
-fn sum<T: LinalgScalar>(a: &[T]) -> T {
+fn slice_sum<T: LinalgScalar>(a: &[T]) -> T {
     let mut acc = [T::zero(); 8];
     let chunks = a.chunks_exact(8);
     let tail = chunks.remainder().iter().fold(T::zero(), |s, &x| s + x);

@@ -5,28 +5,28 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{Array, ArrayBase, ArrayD, ArrayViewD, Data, Dimension, LinalgScalar};
+use ndarray::{Array, ArrayBase, ArrayD, Data, Dimension, LinalgScalar};
 use ndarray::{Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 
 use crate::autograd::{einsum_var, Float, Var};
 use crate::error::{EinsumError, ErrorKind};
+use crate::kernel::Input;
 
 /// An operand as generated code receives it.
 pub enum Arg<'a, T> {
     /// An array or view, seen as a dynamic-rank view.
-    View(ArrayViewD<'a, T>),
+    View(Input<'a, T>),
     /// A `Var`, whose einsum is recorded.
     Var(&'a Var<T>),
 }
 
 impl<T> Clone for Arg<'_, T> {
     fn clone(&self) -> Self {
-        match self {
-            Arg::View(v) => Arg::View(v.clone()),
-            Arg::Var(v) => Arg::Var(v),
-        }
+        *self
     }
 }
+
+impl<T> Copy for Arg<'_, T> {}
 
 /// Marks an operand kind: plain arrays, or [`Var`]s (whose einsum is recorded for backward).
 pub struct IsArray;
@@ -70,7 +70,7 @@ impl<S: Data, D: Dimension> Operand for ArrayBase<S, D> {
     type Dim = D;
     type Kind = IsArray;
     fn arg(&self) -> Arg<'_, S::Elem> {
-        Arg::View(self.view().into_dyn())
+        Arg::View(Input::new(self))
     }
 }
 
@@ -131,9 +131,9 @@ impl<'a, T, D, K> Typed<'a, T, D, K> {
 
 impl<'a, T, D> Typed<'a, T, D, IsArray> {
     /// Operands of `einsum_vjp!`: arrays only.
-    pub fn view(&self) -> ArrayViewD<'a, T> {
+    pub fn view(&self) -> Input<'a, T> {
         match &self.arg {
-            Arg::View(v) => v.clone(),
+            Arg::View(v) => *v,
             Arg::Var(_) => unreachable!("an operand of kind IsArray is an array"),
         }
     }
@@ -151,14 +151,14 @@ pub trait SameElement<T, const OPERAND: usize>: Sized {
     /// The identity, once the types are known to agree.
     fn cast(arg: Arg<'_, Self>) -> Arg<'_, T>;
     /// The identity on views, once the types are known to agree.
-    fn cast_view(view: ArrayViewD<'_, Self>) -> ArrayViewD<'_, T>;
+    fn cast_view(view: Input<'_, Self>) -> Input<'_, T>;
 }
 
 impl<T, const OPERAND: usize> SameElement<T, OPERAND> for T {
     fn cast(arg: Arg<'_, T>) -> Arg<'_, T> {
         arg
     }
-    fn cast_view(view: ArrayViewD<'_, T>) -> ArrayViewD<'_, T> {
+    fn cast_view(view: Input<'_, T>) -> Input<'_, T> {
         view
     }
 }
@@ -180,7 +180,7 @@ impl<T, D, K> Typed<'_, T, D, K> {
     pub fn view_of<'b, X, D2, const OPERAND: usize>(
         &self,
         other: &Typed<'b, X, D2, IsArray>,
-    ) -> ArrayViewD<'b, T>
+    ) -> Input<'b, T>
     where
         X: SameElement<T, OPERAND>,
     {
@@ -243,13 +243,8 @@ pub trait Finish<T, D, const N: usize> {
     ) -> Result<Self::Output, EinsumError>
     where
         E: Copy + 'static,
-        F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-        G: Fn(
-                usize,
-                E,
-                ArrayViewD<'_, T>,
-                [ArrayViewD<'_, T>; N],
-            ) -> Result<ArrayD<T>, EinsumError>
+        F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+        G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
             + 'static;
 
     /// Runs the einsum; an extent mismatch panics, reporting the caller's line.
@@ -264,13 +259,8 @@ pub trait Finish<T, D, const N: usize> {
     where
         Self: Sized,
         E: Copy + 'static,
-        F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-        G: Fn(
-                usize,
-                E,
-                ArrayViewD<'_, T>,
-                [ArrayViewD<'_, T>; N],
-            ) -> Result<ArrayD<T>, EinsumError>
+        F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+        G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
             + 'static,
     {
         match self.try_finish(pattern, args, forward, grads) {
@@ -292,20 +282,11 @@ impl<T: LinalgScalar, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsA
     ) -> Result<Array<T, D>, EinsumError>
     where
         E: Copy + 'static,
-        F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-        G: Fn(
-                usize,
-                E,
-                ArrayViewD<'_, T>,
-                [ArrayViewD<'_, T>; N],
-            ) -> Result<ArrayD<T>, EinsumError>
+        F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+        G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
             + 'static,
     {
-        let views = args.map(|a| match a {
-            Arg::View(v) => v,
-            Arg::Var(_) => unreachable!("a call of kind IsArray has no Var operand"),
-        });
-        forward(views).map(|(value, _)| value)
+        forward(array_inputs(args)).map(|(value, _)| value)
     }
 }
 
@@ -321,13 +302,8 @@ impl<T: Float, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsVar> {
     ) -> Result<Var<T>, EinsumError>
     where
         E: Copy + 'static,
-        F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-        G: Fn(
-                usize,
-                E,
-                ArrayViewD<'_, T>,
-                [ArrayViewD<'_, T>; N],
-            ) -> Result<ArrayD<T>, EinsumError>
+        F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+        G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
             + 'static,
     {
         einsum_var(
@@ -339,12 +315,21 @@ impl<T: Float, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsVar> {
     }
 }
 
+/// The operands of a call whose operands are all arrays. Apart from the closures that take them, so
+/// that it is compiled once per element type and operand count, not once per call.
+fn array_inputs<T, const N: usize>(args: [Arg<'_, T>; N]) -> [Input<'_, T>; N] {
+    args.map(|a| match a {
+        Arg::View(v) => v,
+        Arg::Var(_) => unreachable!("a call of kind IsArray has no Var operand"),
+    })
+}
+
 /// `einsum_vjp!`: the value and a closure mapping the upstream gradient to every operand's gradient.
 #[allow(clippy::type_complexity)] // the closure's type is the point of this function
 #[track_caller]
 pub fn vjp<'a, T, D, E, F, G, const N: usize>(
     pattern: &'static str,
-    operands: [ArrayViewD<'a, T>; N],
+    operands: [Input<'a, T>; N],
     forward: F,
     grads: G,
 ) -> (Array<T, D>, impl Fn(&Array<T, D>) -> [ArrayD<T>; N] + 'a)
@@ -352,11 +337,10 @@ where
     T: Float,
     D: Dimension,
     E: Copy + 'a,
-    F: Fn([ArrayViewD<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-    G: Fn(usize, E, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
-        + 'a,
+    F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
+    G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError> + 'a,
 {
-    let (value, extents) = match forward(operands.clone()) {
+    let (value, extents) = match forward(operands) {
         Ok(v) => v,
         Err(e) => panic!("{e}"),
     };
@@ -364,8 +348,7 @@ where
     let back = move |g: &Array<T, D>| {
         check_gradient_shape(pattern, &shape, g.shape()).unwrap_or_else(|e| panic!("{e}"));
         std::array::from_fn(|k| {
-            grads(k, extents, g.view().into_dyn(), operands.clone())
-                .unwrap_or_else(|e| panic!("{e}"))
+            grads(k, extents, Input::new(g), operands).unwrap_or_else(|e| panic!("{e}"))
         })
     };
     (value, back)

@@ -6,7 +6,7 @@ use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn, LinalgScalar};
 
 use crate::contract::{label_name, GradSpec, Label, Spec, Term, ELLIPSIS};
 use crate::error::{AxisRef, EinsumError, ErrorKind};
-use crate::kernel::{self, fold_axes, Axis, Matrices, Strided, StridedMut, ViewMut};
+use crate::kernel::{self, fold_axes, Axis, Input, Matrices, Strided, StridedMut, ViewMut};
 use crate::path;
 
 /// Shapes bound to terms: the labels of every axis, and every label's extent.
@@ -516,9 +516,10 @@ fn count_executor_call() {
 /// no extents for the gradient: the executor binds them again).
 pub fn run_forward<T: LinalgScalar, D: ndarray::Dimension, const N: usize>(
     spec: &Spec,
-    views: [ArrayViewD<'_, T>; N],
+    inputs: [Input<'_, T>; N],
 ) -> Result<(ndarray::Array<T, D>, ()), EinsumError> {
     count_executor_call();
+    let views = inputs.map(|i| i.view());
     forward(spec.pattern, spec.inputs, &spec.output, &views).map(|a| {
         let a = a
             .into_dimensionality::<D>()
@@ -533,13 +534,13 @@ pub fn run_gradient<T: LinalgScalar, const N: usize>(
     spec: &Spec,
     grad: &GradSpec,
     (): (),
-    g: ArrayViewD<'_, T>,
-    views: [ArrayViewD<'_, T>; N],
+    g: Input<'_, T>,
+    inputs: [Input<'_, T>; N],
 ) -> Result<ArrayD<T>, EinsumError> {
     count_executor_call();
-    let others: Vec<ArrayViewD<'_, T>> = grad.sources.iter().map(|&i| views[i].view()).collect();
-    let target = views[grad.target_operand()].shape();
-    gradient(spec.pattern, grad, &g, &others, target)
+    let others: Vec<ArrayViewD<'_, T>> = grad.sources.iter().map(|&i| inputs[i].view()).collect();
+    let target = inputs[grad.target_operand()].shape();
+    gradient(spec.pattern, grad, &g.view(), &others, target)
 }
 
 /// A new zeroed row-major array of `shape` (fixed rank `R` up to 6), filled by the generated loop

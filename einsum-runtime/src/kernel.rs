@@ -611,23 +611,98 @@ fn offset<const N: usize>(
     off
 }
 
+/// An operand as the generated code receives it: a borrowed ndarray array of any storage and
+/// dimension type, behind one pointer, so that passing it on costs no copy of its shape (an
+/// `ArrayViewD` would build two `IxDyn`s per operand and call). Made only from an array, so its
+/// shape, strides and pointer are ndarray's.
+pub struct Input<'a, T> {
+    array: &'a dyn Source<T>,
+}
+
+impl<T> Clone for Input<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Input<'_, T> {}
+
+/// What [`Input`] reads of an array. Private: implemented only for ndarray's `ArrayBase`, so
+/// [`View::new`] can trust it as it trusts ndarray.
+trait Source<T> {
+    fn dims(&self) -> &[usize];
+    fn steps(&self) -> &[isize];
+    fn first(&self) -> *const T;
+    fn dyn_view(&self) -> ArrayViewD<'_, T>;
+}
+
+impl<S: Data, D: Dimension> Source<S::Elem> for ArrayBase<S, D> {
+    fn dims(&self) -> &[usize] {
+        self.shape()
+    }
+    fn steps(&self) -> &[isize] {
+        self.strides()
+    }
+    fn first(&self) -> *const S::Elem {
+        self.as_ptr()
+    }
+    fn dyn_view(&self) -> ArrayViewD<'_, S::Elem> {
+        self.view().into_dyn()
+    }
+}
+
+impl<'a, T> Input<'a, T> {
+    /// The array, borrowed.
+    #[inline]
+    pub fn new<S: Data<Elem = T>, D: Dimension>(array: &'a ArrayBase<S, D>) -> Self {
+        Input { array }
+    }
+
+    /// The array's shape.
+    #[inline]
+    pub fn shape(&self) -> &'a [usize] {
+        self.array.dims()
+    }
+
+    /// The array as a dynamic-rank view (for the run-time executor).
+    pub fn view(&self) -> ArrayViewD<'a, T> {
+        self.array.dyn_view()
+    }
+}
+
+impl<'a, S: Data, D: Dimension> From<&'a ArrayBase<S, D>> for Input<'a, S::Elem> {
+    #[inline]
+    fn from(array: &'a ArrayBase<S, D>) -> Self {
+        Input::new(array)
+    }
+}
+
+impl<'a, T> From<&Input<'a, T>> for Input<'a, T> {
+    #[inline]
+    fn from(input: &Input<'a, T>) -> Self {
+        *input
+    }
+}
+
 impl<'a, T, const N: usize> View<'a, T, N> {
-    /// `array` through its term's slots (see [`fold_slots`]); `dims` are the slots' extents.
-    pub fn new<S, D, const R: usize>(
-        array: &'a ArrayBase<S, D>,
+    /// `array` (an array or an [`Input`]) through its term's slots (see [`fold_slots`]); `dims` are
+    /// the slots' extents.
+    pub fn new<const R: usize>(
+        array: impl Into<Input<'a, T>>,
         slots: [usize; R],
         dims: [usize; N],
     ) -> Self
     where
-        S: Data<Elem = T>,
-        D: Dimension,
+        T: 'a,
     {
-        let strides = fold_slots(array.shape(), array.strides(), slots, dims);
+        let array = array.into().array;
+        let strides = fold_slots(array.dims(), array.steps(), slots, dims);
         // Every index tuple of the slots is an index tuple of `array` (a folded slot indexes all its
         // axes with the same in-range value, a broadcast axis is indexed with 0), and ndarray
-        // guarantees that every in-range index tuple of an array addresses one of its elements.
+        // guarantees that every in-range index tuple of an array addresses one of its elements
+        // (`Input`s are made only from ndarray arrays).
         View {
-            ptr: array.as_ptr(),
+            ptr: array.first(),
             dims,
             strides,
             life: PhantomData,

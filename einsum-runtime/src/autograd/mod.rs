@@ -16,10 +16,11 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{Array, ArrayD, ArrayViewD, Dimension, IxDyn, LinalgScalar, ScalarOperand};
+use ndarray::{Array, ArrayD, Dimension, IxDyn, LinalgScalar, ScalarOperand};
 
 use crate::entry::{check_gradient_shape, Arg};
 use crate::error::EinsumError;
+use crate::kernel::Input;
 
 mod grad_mode;
 mod gradcheck;
@@ -369,18 +370,18 @@ fn accumulate<T: Float>(slot: &mut Option<ArrayD<T>>, g: ArrayD<T>) {
 pub(crate) fn einsum_var<T: Float, E: Copy + 'static, const N: usize>(
     pattern: &'static str,
     args: [Arg<'_, T>; N],
-    forward: impl Fn([ArrayViewD<'_, T>; N]) -> Result<(ArrayD<T>, E), EinsumError>,
-    grads: impl Fn(usize, E, ArrayViewD<'_, T>, [ArrayViewD<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
+    forward: impl Fn([Input<'_, T>; N]) -> Result<(ArrayD<T>, E), EinsumError>,
+    grads: impl Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
         + 'static,
 ) -> Result<Var<T>, EinsumError> {
     // Every operand becomes a Var (arrays as constants) so that backward can read all values alike.
     let operands: [Var<T>; N] = args.map(|a| match a {
         Arg::Var(v) => v.clone(),
-        Arg::View(view) => Var::constant(view.to_owned()),
+        Arg::View(view) => Var::constant(view.view().to_owned()),
     });
     let (value, extents) = {
         let values: [Rc<ArrayD<T>>; N] = std::array::from_fn(|k| operands[k].data());
-        forward(std::array::from_fn(|k| values[k].view()))?
+        forward(std::array::from_fn(|k| Input::new(&*values[k])))?
     };
     let shape = value.shape().to_vec();
     Ok(Var::from_op(value, operands.into(), move |g, parents| {
@@ -388,8 +389,8 @@ pub(crate) fn einsum_var<T: Float, E: Copy + 'static, const N: usize>(
         (0..N)
             .map(|k| {
                 parents[k].requires_grad().then(|| {
-                    let views = std::array::from_fn(|i| parents[i].data().view());
-                    grads(k, extents, g.view(), views)
+                    let inputs = std::array::from_fn(|i| Input::new(parents[i].data()));
+                    grads(k, extents, Input::new(g), inputs)
                         .expect("einsum-runtime internal error: gradient of a checked einsum")
                 })
             })

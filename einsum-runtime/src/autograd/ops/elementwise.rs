@@ -4,7 +4,7 @@
 //!
 //! The derivative of each is one elementwise function too, computed from the input
 //! ([`elementwise_from_input`]: `relu`, `ln`, `powi`) or from the output
-//! ([`elementwise_from_output`]: `sigmoid`, `tanh`, `exp`, `sqrt`).
+//! ([`elementwise_from_output`]: `sigmoid`, `tanh`, `exp`, `sqrt`); `neg`'s is the constant `-1`.
 
 use ndarray::Zip;
 

@@ -1224,3 +1224,75 @@ fn optimizers_take_references_or_values() {
     assert_close(&r3.0, &array![2.5, -0.5].into_dyn(), 1e-7);
     assert_close(&r3.1, &array![1.5].into_dyn(), 1e-7);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Panic locations
+
+thread_local! {
+    /// Where the last panic on this thread happened, while a test captures it.
+    static CAPTURED: std::cell::RefCell<Option<Option<(String, u32)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The file and line a panic inside `f` reports. The hook (installed once) records the location
+/// only while this thread is capturing, and passes every other panic to the previous hook.
+fn panic_location(f: impl FnOnce()) -> (String, u32) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let capturing = CAPTURED.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.is_some() {
+                    *c = Some(info.location().map(|l| (l.file().to_string(), l.line())));
+                    true
+                } else {
+                    false
+                }
+            });
+            if !capturing {
+                previous(info);
+            }
+        }));
+    });
+    CAPTURED.with(|c| *c.borrow_mut() = Some(None));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let location = CAPTURED.with(|c| c.borrow_mut().take()).flatten();
+    assert!(result.is_err(), "no panic");
+    location.expect("the panic has a location")
+}
+
+/// Every panicking op reports the line of the user's call (`#[track_caller]` all the way down to the
+/// one helper that panics), not a line inside einsum-runtime: operators and methods from each file of
+/// `ops/` (arithmetic, reductions, softmax; the elementwise functions cannot fail), the losses, and
+/// `item`/`backward` on `Var` itself.
+#[test]
+fn op_panics_report_the_callers_line() {
+    let x = Var::new(Array2::<f64>::zeros((2, 3)));
+    let y = Var::new(array![1.0, 2.0]);
+    let row = array![1.0, 2.0];
+    // Each case keeps its `line!()` on the line of its call, so rustfmt must not split them.
+    #[rustfmt::skip]
+    let cases: Vec<(u32, Box<dyn FnOnce()>)> = vec![
+        (line!(), Box::new(|| drop(&x + &y))),
+        (line!(), Box::new(|| drop(x.clone() - &y))),
+        (line!(), Box::new(|| drop(&x * &row))),
+        (line!(), Box::new(|| drop(x.clone() / row.clone()))),
+        (line!(), Box::new(|| drop(x.sum_axes(&[2])))),
+        (line!(), Box::new(|| drop(x.mean_axes(&[1, 1])))),
+        (line!(), Box::new(|| drop(x.sum_axes_keepdim(&[5])))),
+        (line!(), Box::new(|| drop(x.mean_axes_keepdim(&[0, 0])))),
+        (line!(), Box::new(|| drop(x.softmax(2)))),
+        (line!(), Box::new(|| drop(x.log_softmax(2)))),
+        (line!(), Box::new(|| drop(mse(&x, &row)))),
+        (line!(), Box::new(|| drop(cross_entropy(&x, &[0])))),
+        (line!(), Box::new(|| drop(cross_entropy(&x, &[0, 3])))),
+        (line!(), Box::new(|| { x.item(); })),
+        (line!(), Box::new(|| x.backward())),
+        (line!(), Box::new(|| x.backward_with(Array1::zeros(6)))),
+    ];
+    for (line, case) in cases {
+        let (file, at) = panic_location(case);
+        assert_eq!((file.as_str(), at), (file!(), line), "case at line {line}");
+    }
+}

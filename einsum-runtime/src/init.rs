@@ -85,7 +85,7 @@ pub fn uniform<T: Float, R: Rng + ?Sized>(
     high: T,
     rng: &mut R,
 ) -> ArrayD<T> {
-    crate::autograd::unwrap_op(try_uniform(shape, low, high, rng))
+    crate::autograd::unwrap_or_panic(try_uniform(shape, low, high, rng))
 }
 
 /// [`uniform`], returning an error instead of panicking.
@@ -140,7 +140,7 @@ pub fn normal<T: Float, R: Rng + ?Sized>(
     std: T,
     rng: &mut R,
 ) -> ArrayD<T> {
-    crate::autograd::unwrap_op(try_normal(shape, mean, std, rng))
+    crate::autograd::unwrap_or_panic(try_normal(shape, mean, std, rng))
 }
 
 /// [`normal`], returning an error instead of panicking.

@@ -13,7 +13,8 @@
 
 use ndarray::{arr0, Axis};
 
-use super::ops::{cast, softmax_values, unwrap_op, IntoVar, OpError};
+use super::error::{unwrap_or_panic, OpError};
+use super::ops::{count_to_float, softmax_values, IntoVar};
 use super::{Float, Var};
 
 /// The mean squared error `mean((pred - target)^2)` over all elements, as a 0-d `Var`; `target` is a
@@ -42,7 +43,7 @@ use super::{Float, Var};
 /// If the shapes differ, naming both; [`try_mse`] returns the error instead.
 #[track_caller]
 pub fn mse<T: Float>(pred: &Var<T>, target: impl IntoVar<T>) -> Var<T> {
-    unwrap_op(try_mse(pred, target))
+    unwrap_or_panic(try_mse(pred, target))
 }
 
 /// [`mse`], returning an error instead of panicking.
@@ -100,7 +101,7 @@ pub fn try_mse<T: Float>(pred: &Var<T>, target: impl IntoVar<T>) -> Result<Var<T
 /// smaller than the number of classes; [`try_cross_entropy`] returns the error instead.
 #[track_caller]
 pub fn cross_entropy<T: Float>(logits: &Var<T>, labels: &[usize]) -> Var<T> {
-    unwrap_op(try_cross_entropy(logits, labels))
+    unwrap_or_panic(try_cross_entropy(logits, labels))
 }
 
 /// [`cross_entropy`], returning an error instead of panicking.
@@ -149,7 +150,7 @@ pub fn try_cross_entropy<T: Float>(logits: &Var<T>, labels: &[usize]) -> Result<
     // Fused: log_softmax, pick, mean. The backward pass needs the softmax, so the log-softmax is kept
     // (one array the size of the logits) instead of being recomputed.
     let log_p = softmax_values(&logits.data(), 1, true);
-    let n: T = cast(batch);
+    let n: T = count_to_float(batch);
     let total = labels
         .iter()
         .enumerate()

@@ -9,6 +9,11 @@
 //!
 //! Gradients only accumulate: a `Var` used twice receives the sum of both contributions. Backward runs
 //! on detached values; higher-order gradients are out of scope.
+//!
+//! The operations live by kind: `ops/` (elementwise functions, arithmetic, reductions, softmax; see
+//! its opening comment), `shape.rs` (reshaping, slicing, joining, broadcasting), `select.rs`
+//! (extrema, masks, dropout) and `loss.rs`. Which errors they return, and how their panicking forms
+//! report the caller's line, is stated once, in `error.rs`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -22,6 +27,7 @@ use crate::entry::{check_gradient_shape, Arg};
 use crate::error::EinsumError;
 use crate::kernel::Input;
 
+mod error;
 mod grad_mode;
 mod gradcheck;
 pub mod loss;
@@ -30,10 +36,11 @@ pub mod optim;
 mod select;
 mod shape;
 
+pub(crate) use error::unwrap_or_panic;
+pub use error::OpError;
 pub use grad_mode::{is_grad_enabled, no_grad};
 pub use gradcheck::{gradcheck, GradcheckError, GradcheckReport};
-pub(crate) use ops::unwrap_op;
-pub use ops::{IntoVar, OpError};
+pub use ops::IntoVar;
 
 /// Element types that gradients are computed for: `f32` and `f64`.
 pub trait Float:
@@ -263,6 +270,29 @@ impl<T: Float> Var<T> {
         self.data().shape().to_vec()
     }
 
+    /// The value of a one-element `Var` (a loss, say), whatever its number of axes.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// let x = Var::new(array![1.0, 2.0, 3.0].into_dyn());
+    /// assert_eq!(x.sum().item(), 6.0);
+    /// ```
+    ///
+    /// # Panics
+    /// If the value does not have exactly one element.
+    #[track_caller]
+    pub fn item(&self) -> T {
+        let data = self.data();
+        assert!(
+            data.len() == 1,
+            "item() needs a value with exactly one element, but this one has shape {:?}",
+            data.shape()
+        );
+        *data.iter().next().expect("one element")
+    }
+
     /// The accumulated gradient of a leaf made by [`Var::new`], or `None` before any backward pass
     /// reached it (and always for intermediate nodes and constants).
     pub fn grad(&self) -> Option<ArrayD<T>> {
@@ -284,6 +314,7 @@ impl<T: Float> Var<T> {
     ///
     /// # Panics
     /// If the value has more than one element; use [`backward_with`](Var::backward_with) then.
+    #[track_caller]
     pub fn backward(&self) {
         let shape = self.shape();
         assert!(
@@ -297,6 +328,7 @@ impl<T: Float> Var<T> {
     ///
     /// # Panics
     /// If `g`'s shape differs from the value's.
+    #[track_caller]
     pub fn backward_with<D: Dimension>(&self, g: ndarray::Array<T, D>) {
         let g = g.into_dyn();
         let shape = self.shape();
@@ -385,7 +417,7 @@ pub(crate) fn einsum_var<T: Float, E: Copy + 'static, const N: usize>(
     };
     let shape = value.shape().to_vec();
     Ok(Var::from_op(value, operands.into(), move |g, parents| {
-        check_gradient_shape(pattern, &shape, g.shape()).unwrap_or_else(|e| panic!("{e}"));
+        unwrap_or_panic(check_gradient_shape(pattern, &shape, g.shape()));
         (0..N)
             .map(|k| {
                 parents[k].requires_grad().then(|| {

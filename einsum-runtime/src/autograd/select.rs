@@ -10,7 +10,8 @@ use ndarray::{ArrayBase, ArrayD, ArrayView1, Axis, Data, Dimension, IxDyn, Zip};
 use rand::distr::{Bernoulli, Distribution};
 use rand::Rng;
 
-use super::ops::{broadcast_shape, check_axis, sum_to, unwrap_op, IntoVar, OpError};
+use super::error::{unwrap_or_panic, OpError};
+use super::ops::{broadcast_shape, check_axis, unbroadcast, IntoVar};
 use super::{Float, Var};
 
 /// The position of the maximum (or minimum) of `lane`, which is not empty: the first one on ties, and
@@ -89,7 +90,7 @@ impl<T: Float> Var<T> {
     /// error instead.
     #[track_caller]
     pub fn max_axis(&self, axis: usize) -> Var<T> {
-        unwrap_op(self.try_max_axis(axis))
+        unwrap_or_panic(self.try_max_axis(axis))
     }
 
     /// [`max_axis`](Var::max_axis), returning an error instead of panicking.
@@ -130,7 +131,7 @@ impl<T: Float> Var<T> {
     /// error instead.
     #[track_caller]
     pub fn min_axis(&self, axis: usize) -> Var<T> {
-        unwrap_op(self.try_min_axis(axis))
+        unwrap_or_panic(self.try_min_axis(axis))
     }
 
     /// [`min_axis`](Var::min_axis), returning an error instead of panicking.
@@ -168,7 +169,7 @@ impl<T: Float> Var<T> {
     /// instead.
     #[track_caller]
     pub fn argmax(&self, axis: usize) -> ArrayD<usize> {
-        unwrap_op(self.try_argmax(axis))
+        unwrap_or_panic(self.try_argmax(axis))
     }
 
     /// [`argmax`](Var::argmax), returning an error instead of panicking.
@@ -203,7 +204,7 @@ impl<T: Float> Var<T> {
     /// instead.
     #[track_caller]
     pub fn argmin(&self, axis: usize) -> ArrayD<usize> {
-        unwrap_op(self.try_argmin(axis))
+        unwrap_or_panic(self.try_argmin(axis))
     }
 
     /// [`argmin`](Var::argmin), returning an error instead of panicking.
@@ -252,7 +253,7 @@ impl<T: Float> Var<T> {
         S: Data<Elem = bool>,
         D: Dimension,
     {
-        unwrap_op(self.try_where_(mask, other))
+        unwrap_or_panic(self.try_where_(mask, other))
     }
 
     /// [`where_`](Var::where_), returning an error instead of panicking. A mask that does not fit is
@@ -305,7 +306,7 @@ impl<T: Float> Var<T> {
                         Zip::from(g)
                             .and(&mask)
                             .map_collect(|&g, &m| if m == keep { g } else { T::zero() });
-                    sum_to(full, shape)
+                    unbroadcast(full, shape)
                 };
                 vec![
                     parents[0]
@@ -353,7 +354,7 @@ impl<T: Float> Var<T> {
         S: Data<Elem = bool>,
         D: Dimension,
     {
-        unwrap_op(self.try_masked_fill(mask, value))
+        unwrap_or_panic(self.try_masked_fill(mask, value))
     }
 
     /// [`masked_fill`](Var::masked_fill), returning an error instead of panicking.
@@ -430,7 +431,7 @@ impl<T: Float> Var<T> {
     /// If `p` is not in `[0, 1]`; [`try_dropout`](Var::try_dropout) returns the error instead.
     #[track_caller]
     pub fn dropout<R: Rng + ?Sized>(&self, p: f64, rng: &mut R, train: bool) -> Var<T> {
-        unwrap_op(self.try_dropout(p, rng, train))
+        unwrap_or_panic(self.try_dropout(p, rng, train))
     }
 
     /// [`dropout`](Var::dropout), returning an error instead of panicking.

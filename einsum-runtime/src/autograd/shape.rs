@@ -11,7 +11,8 @@ use std::rc::Rc;
 
 use ndarray::{ArrayD, Axis, IxDyn, Slice, SliceArg, SliceInfoElem};
 
-use super::ops::{check_axis, sum_to, unwrap_op, OpError};
+use super::error::{unwrap_or_panic, OpError};
+use super::ops::{check_axis, unbroadcast};
 use super::{Float, Var};
 
 /// `index` as an offset into an axis of `extent` elements, counting negative values from the end;
@@ -106,7 +107,7 @@ impl<T: Float> Var<T> {
     /// If the element counts differ; [`try_reshape`](Var::try_reshape) returns the error instead.
     #[track_caller]
     pub fn reshape(&self, shape: &[usize]) -> Var<T> {
-        unwrap_op(self.try_reshape(shape))
+        unwrap_or_panic(self.try_reshape(shape))
     }
 
     /// [`reshape`](Var::reshape), returning an error instead of panicking.
@@ -171,7 +172,7 @@ impl<T: Float> Var<T> {
     /// range, or a step is 0; [`try_slice`](Var::try_slice) returns the error instead.
     #[track_caller]
     pub fn slice<I: SliceArg<IxDyn>>(&self, info: I) -> Var<T> {
-        unwrap_op(self.try_slice(info))
+        unwrap_or_panic(self.try_slice(info))
     }
 
     /// [`slice`](Var::slice), returning an error instead of panicking.
@@ -216,7 +217,7 @@ impl<T: Float> Var<T> {
     /// returns the error instead.
     #[track_caller]
     pub fn slice_axis(&self, axis: usize, range: impl Into<Slice>) -> Var<T> {
-        unwrap_op(self.try_slice_axis(axis, range))
+        unwrap_or_panic(self.try_slice_axis(axis, range))
     }
 
     /// [`slice_axis`](Var::slice_axis), returning an error instead of panicking.
@@ -282,7 +283,7 @@ impl<T: Float> Var<T> {
     /// instead.
     #[track_caller]
     pub fn index_axis(&self, axis: usize, index: usize) -> Var<T> {
-        unwrap_op(self.try_index_axis(axis, index))
+        unwrap_or_panic(self.try_index_axis(axis, index))
     }
 
     /// [`index_axis`](Var::index_axis), returning an error instead of panicking.
@@ -340,7 +341,7 @@ impl<T: Float> Var<T> {
     /// instead.
     #[track_caller]
     pub fn select(&self, axis: usize, indices: &[usize]) -> Var<T> {
-        unwrap_op(self.try_select(axis, indices))
+        unwrap_or_panic(self.try_select(axis, indices))
     }
 
     /// [`select`](Var::select), returning an error instead of panicking.
@@ -404,7 +405,7 @@ impl<T: Float> Var<T> {
     /// [`try_concat`](Var::try_concat) returns the error instead.
     #[track_caller]
     pub fn concat(axis: usize, vars: &[&Var<T>]) -> Var<T> {
-        unwrap_op(Var::try_concat(axis, vars))
+        unwrap_or_panic(Var::try_concat(axis, vars))
     }
 
     /// [`concat`](Var::concat), returning an error instead of panicking.
@@ -482,7 +483,7 @@ impl<T: Float> Var<T> {
     /// [`try_stack`](Var::try_stack) returns the error instead.
     #[track_caller]
     pub fn stack(axis: usize, vars: &[&Var<T>]) -> Var<T> {
-        unwrap_op(Var::try_stack(axis, vars))
+        unwrap_or_panic(Var::try_stack(axis, vars))
     }
 
     /// [`stack`](Var::stack), returning an error instead of panicking. An axis out of range is
@@ -552,7 +553,7 @@ impl<T: Float> Var<T> {
     /// the error instead.
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Var<T> {
-        unwrap_op(self.try_broadcast_to(shape))
+        unwrap_or_panic(self.try_broadcast_to(shape))
     }
 
     /// [`broadcast_to`](Var::broadcast_to), returning an error instead of panicking.
@@ -581,7 +582,7 @@ impl<T: Float> Var<T> {
                 .to_owned()
         };
         Ok(Var::from_op(value, vec![self.clone()], |g, parents| {
-            vec![Some(sum_to(g.clone(), parents[0].data().shape()))]
+            vec![Some(unbroadcast(g.clone(), parents[0].data().shape()))]
         }))
     }
 }

@@ -125,7 +125,7 @@ impl<'a, T, D, K> Typed<'a, T, D, K> {
 
     /// The operand as generated code receives it.
     pub fn arg(&self) -> Arg<'a, T> {
-        self.arg.clone()
+        self.arg
     }
 }
 
@@ -173,7 +173,7 @@ impl<T, D, K> Typed<'_, T, D, K> {
     where
         X: SameElement<T, OPERAND>,
     {
-        X::cast(other.arg.clone())
+        X::cast(other.arg)
     }
 
     /// Operand `OPERAND`'s [`view`](Typed::view) (an array), typed like this one's.

@@ -55,6 +55,7 @@ mod contract;
 mod entry;
 mod error;
 mod exec;
+pub mod guide;
 pub mod init;
 #[allow(unsafe_code)] // the one module with `unsafe`; see its opening comment
 mod kernel;

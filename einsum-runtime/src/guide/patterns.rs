@@ -8,8 +8,9 @@
 //! # Labels and terms
 //!
 //! A pattern has one term per operand, separated by commas, then optionally `->` and the output
-//! term. Each letter of a term names one axis of its operand, in order. Labels are `a-z` and `A-Z`
-//! (case-sensitive, so 52 in all). Spaces around labels, commas and the arrow are ignored.
+//! term, for any number of operands. Each letter of a term names one axis of its operand, in order.
+//! Labels are `a-z` and `A-Z` (case-sensitive, so 52 in all). Spaces around labels, commas and the
+//! arrow are ignored.
 //!
 //! A label that appears in the output is *free*: it indexes the result. A label that does not is
 //! *summed*: the products of the operands' elements are added up over it.

@@ -10,17 +10,17 @@
 //!
 //! # When a GEMM runs
 //!
-//! A pairwise step runs as a batched matrix product when its labels form one: at least one label
+//! A pairwise step can run as a batched matrix product when its labels form one: at least one label
 //! only the left operand has (with the result), one only the right operand has, and one that both
-//! have and the result lacks; labels in both operands and the result become the batch. Then it is
+//! have and the result lacks; labels in both operands and the result become the batch. The GEMM is
 //! taken at run time when each of the three matrix sides (products of extents: `m`, `n`, `k`) is at
-//! least 8; for element types other than `f32` and `f64`, the product must also have at least
-//! 32768 multiply-adds. [`einsum_plan!`](crate::einsum_plan) prints this condition for every step
-//! (see [what the macro generates](super::generated)).
+//! least 8; for element types other than `f32` and `f64`, `m·n·k` must also be at least 32768.
+//! [`einsum_plan!`](crate::einsum_plan) prints this condition for every step (see
+//! [what the macro generates](super::generated)).
 //!
 //! `f32` and `f64` use the `gemm` crate; other element types (integers) use ndarray's general
-//! matrix product. Everything else, and small products, runs the generated loops, which are also
-//! what element-wise products, transposes, diagonals and reductions use.
+//! matrix product. Other steps, and small products, run as loops, as do element-wise products,
+//! transposes, diagonals and reductions.
 //!
 //! To get a GEMM, write the contraction so that one step has all three groups. `"bij,bjk->bik"` is a
 //! batch of products; `"abc,bcd->ad"` is one product whose summed side is `b` and `c` together; but
@@ -43,8 +43,9 @@
 //! generated loops are single-threaded.
 //!
 //! Set `RAYON_NUM_THREADS=1` in the environment to make every call single-threaded, or run calls
-//! inside a pool of your own with `ThreadPool::install`; the result does not depend on the number of
-//! threads (the repository's `tests/threads.rs` compares one and two threads). [`Var`](crate::Var)
+//! inside a pool of your own with `ThreadPool::install`. The number of threads changes only the order
+//! in which a product's terms are summed, so floating-point results can differ in the last bits (the
+//! repository's `tests/threads.rs` compares one and two threads). [`Var`](crate::Var)
 //! graphs are single-threaded, but the einsums they run may use the pool.
 //!
 //! # Layouts

@@ -27,6 +27,15 @@ pub struct EinsumError {
 }
 
 /// Where an extent was read: operand index and axis.
+///
+/// ```
+/// use einsum_runtime::{try_einsum, AxisRef, ErrorKind};
+/// use ndarray::{Array1, Array2};
+///
+/// let err = try_einsum!("ij,j->i", Array2::<f64>::zeros((2, 3)), Array1::<f64>::zeros(4)).unwrap_err();
+/// let ErrorKind::ExtentMismatch { second, .. } = err.kind() else { panic!("{err}") };
+/// assert_eq!(*second, AxisRef { operand: 1, axis: 0, extent: 4 });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AxisRef {
     /// Index of the operand among the macro's arguments (0-based).
@@ -37,7 +46,22 @@ pub struct AxisRef {
     pub extent: usize,
 }
 
-/// What went wrong; match on it to react to a particular failure. New kinds may be added.
+/// What went wrong; match on it to react to a particular failure. New kinds may be added, so a
+/// `match` needs a `_` arm.
+///
+/// ```
+/// use einsum_runtime::{try_einsum, ErrorKind};
+/// use ndarray::{ArrayD, IxDyn};
+///
+/// let v = ArrayD::<f64>::zeros(IxDyn(&[2, 3, 4]));
+/// let err = try_einsum!("ij->i", v).unwrap_err();
+/// let advice = match err.kind() {
+///     ErrorKind::ExtentMismatch { label, .. } => format!("fix the extent of {label}"),
+///     ErrorKind::RankMismatch { expected, found, .. } => format!("pass {expected} axes, not {found}"),
+///     _ => err.to_string(),
+/// };
+/// assert_eq!(advice, "pass 2 axes, not 3");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -98,11 +122,27 @@ impl EinsumError {
     }
 
     /// What went wrong.
+    ///
+    /// ```
+    /// use einsum_runtime::{try_einsum, ErrorKind};
+    /// use ndarray::Array1;
+    ///
+    /// let err = try_einsum!("i,i->", Array1::<f64>::zeros(2), Array1::<f64>::zeros(3)).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::ExtentMismatch { .. }));
+    /// ```
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
 
     /// The pattern of the failing einsum.
+    ///
+    /// ```
+    /// use einsum_runtime::try_einsum;
+    /// use ndarray::Array1;
+    ///
+    /// let err = try_einsum!("i,i->", Array1::<f64>::zeros(2), Array1::<f64>::zeros(3)).unwrap_err();
+    /// assert_eq!(err.pattern(), "i,i->");
+    /// ```
     pub fn pattern(&self) -> &str {
         &self.pattern
     }

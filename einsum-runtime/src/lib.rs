@@ -17,32 +17,15 @@
 //! assert_eq!(trace.into_scalar(), 5.0);
 //! ```
 //!
-//! # Glossary
-//! - *pattern*: the string, `"ij,jk->ik"`; *term*: one comma-separated part (`ij`);
-//! - *operand*: an array passed for a term; *label*: a letter (`i`); *extent*: a label's size;
-//! - *free* labels appear in the output, *summed* labels do not.
+//! # Where to read on
 //!
-//! # Pattern language
-//! numpy's `einsum`, checked at compile time:
-//! - labels are `a-z` and `A-Z` (case-sensitive); spaces around labels, commas and `->` are ignored;
-//! - explicit output `"ij,jk->ik"`; implicit output `"ij,jk"` is the labels that occur exactly once,
-//!   sorted by character code (upper case first), after any ellipsis dimensions; `"ij->"` is a scalar
-//!   (a 0-d array);
-//! - any number of operands; a term with no labels takes a 0-d array;
-//! - a label repeated in one term takes the diagonal (`"ii->i"`, `"iii->"`);
-//! - `...` (once per term) stands for broadcast dimensions, right-aligned like numpy; an explicit output
-//!   without `...` sums them;
-//! - every occurrence of a label has the same extent, except that extent 1 broadcasts.
-//!
-//! The output is `Array<T, Ix0..Ix6>` with its rank fixed by the pattern, or `ArrayD<T>` when the
-//! output has `...` or more than six labels.
-//!
-//! # Gradients
-//! The gradient of an einsum with respect to one operand is another einsum: the upstream gradient `G`
-//! replaces the operand and the output becomes the operand's labels (restricted to labels the other
-//! terms provide, then broadcast back, with repeated labels written on the diagonal only and size-1
-//! axes summed). The macros plan these einsums at compile time; [`einsum_vjp!`] returns them as a
-//! closure and [`Var`] chains them through a whole computation. No Jacobian is ever formed.
+//! - The [`guide`] explains the pattern language (with the differences from `numpy.einsum` and
+//!   `torch.einsum`), the errors at compile and at run time, gradients with [`einsum_vjp!`] and
+//!   [`Var`] (with a training loop), what the macros generate and how to read [`einsum_plan!`], and
+//!   performance.
+//! - The macros: [`einsum!`], [`try_einsum!`], [`einsum_vjp!`], [`einsum_plan!`]; and
+//!   [`einsum_path`] for the contraction order of given shapes.
+//! - Autograd: [`Var`], [`loss`], [`optim`], [`init`], [`no_grad`], [`gradcheck`].
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 // `unsafe` lives only in `kernel`, behind safe constructors that check shapes once, and every block
@@ -55,6 +38,7 @@ mod contract;
 mod entry;
 mod error;
 mod exec;
+pub mod guide;
 pub mod init;
 #[allow(unsafe_code)] // the one module with `unsafe`; see its opening comment
 mod kernel;

@@ -7,6 +7,16 @@ use ndarray::{ArrayD, Dimension};
 use super::{Float, Var};
 
 /// What [`gradcheck`] found when every gradient agreed.
+///
+/// ```
+/// use einsum_runtime::{gradcheck, Var};
+/// use ndarray::array;
+///
+/// let report = gradcheck(|v: &[Var<f64>]| v[0].exp().sum(), &[array![0.0, 1.0].into_dyn()], 1e-6, 1e-6)
+///     .unwrap();
+/// assert_eq!(report.checked, 2);
+/// assert!(report.max_error < 1e-6);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GradcheckReport<T> {
     /// The largest error over all elements of all inputs (see [`gradcheck`] for the measure).
@@ -16,6 +26,28 @@ pub struct GradcheckReport<T> {
 }
 
 /// Why [`gradcheck`] failed.
+///
+/// ```
+/// use einsum_runtime::{gradcheck, GradcheckError, Var};
+/// use ndarray::array;
+///
+/// // Not a scalar: the function must reduce to one element.
+/// let err = gradcheck(|v: &[Var<f64>]| v[0].exp(), &[array![0.0, 1.0].into_dyn()], 1e-6, 1e-6);
+/// assert_eq!(err.unwrap_err(), GradcheckError::NotScalar { shape: vec![2] });
+///
+/// // A wrong derivative: this op claims d/dx (2x) = 1.
+/// let wrong = |v: &[Var<f64>]| {
+///     Var::from_op(v[0].data().mapv(|x| 2.0 * x), vec![v[0].clone()], |g, _| vec![Some(g.clone())])
+///         .sum()
+/// };
+/// match gradcheck(wrong, &[array![1.0].into_dyn()], 1e-6, 1e-6) {
+///     Err(GradcheckError::Mismatch { input: 0, analytic, numeric, .. }) => {
+///         assert_eq!(analytic, 1.0);
+///         assert!((numeric - 2.0).abs() < 1e-6);
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum GradcheckError<T> {

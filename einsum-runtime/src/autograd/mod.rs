@@ -43,6 +43,19 @@ pub use gradcheck::{gradcheck, GradcheckError, GradcheckReport};
 pub use ops::IntoVar;
 
 /// Element types that gradients are computed for: `f32` and `f64`.
+///
+/// Code generic over the element type of a [`Var`] bounds it by `Float`:
+///
+/// ```
+/// use einsum_runtime::{einsum, Float, Var};
+/// use ndarray::array;
+///
+/// fn squared_norm<T: Float>(x: &Var<T>) -> Var<T> {
+///     einsum!("i,i->", x, x)
+/// }
+/// assert_eq!(squared_norm(&Var::new(array![3.0f32, 4.0])).item(), 25.0);
+/// assert_eq!(squared_norm(&Var::new(array![3.0f64, 4.0])).item(), 25.0);
+/// ```
 pub trait Float:
     LinalgScalar + num_traits::Float + ScalarOperand + fmt::Debug + fmt::Display + Send + Sync
 {
@@ -89,11 +102,40 @@ pub struct Parent<T> {
 
 impl<T: Float> Parent<T> {
     /// The input's value when the operation was recorded.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// // y = x², whose backward reads the recorded x.
+    /// let x = Var::new(array![3.0]);
+    /// let y = Var::from_op(x.data().mapv(|v| v * v), vec![x.clone()], |g, parents| {
+    ///     vec![Some(g * &parents[0].data().mapv(|v| 2.0 * v))]
+    /// });
+    /// y.backward();
+    /// assert_eq!(x.grad().unwrap(), array![6.0].into_dyn());
+    /// ```
     pub fn data(&self) -> &ArrayD<T> {
         &self.value
     }
 
-    /// Whether gradients flow into this input.
+    /// Whether gradients flow into this input. A backward closure may skip the gradients of inputs
+    /// that need none.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// let (a, c) = (Var::new(array![2.0]), Var::constant(array![5.0]));
+    /// let flags = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    /// let seen = flags.clone();
+    /// let y = Var::from_op(array![10.0].into_dyn(), vec![a.clone(), c], move |g, parents| {
+    ///     seen.borrow_mut().extend(parents.iter().map(|p| p.requires_grad()));
+    ///     parents.iter().map(|p| p.requires_grad().then(|| g.clone())).collect()
+    /// });
+    /// y.backward();
+    /// assert_eq!(*flags.borrow(), [true, false]);
+    /// ```
     pub fn requires_grad(&self) -> bool {
         self.var.requires_grad()
     }
@@ -209,7 +251,23 @@ impl<T: Float> Var<T> {
     /// gradient, or inside [`no_grad`](crate::no_grad), nothing is recorded and the result is a
     /// constant.
     ///
-    /// This is how new differentiable operations are written; see [`Parent`] for an example.
+    /// This is how new differentiable operations are written; see also [`Parent`].
+    ///
+    /// ```
+    /// use einsum_runtime::{gradcheck, Var};
+    /// use ndarray::{array, ArrayD};
+    ///
+    /// // softplus(x) = ln(1 + e^x), with derivative sigmoid(x).
+    /// fn softplus(x: &Var<f64>) -> Var<f64> {
+    ///     let value = x.data().mapv(|v| v.exp().ln_1p());
+    ///     Var::from_op(value, vec![x.clone()], |g: &ArrayD<f64>, parents| {
+    ///         let sigmoid = parents[0].data().mapv(|v| 1.0 / (1.0 + (-v).exp()));
+    ///         vec![Some(g * &sigmoid)]
+    ///     })
+    /// }
+    /// let report = gradcheck(|v| softplus(&v[0]).sum(), &[array![-1.0, 0.5].into_dyn()], 1e-6, 1e-6);
+    /// assert!(report.is_ok());
+    /// ```
     pub fn from_op(
         value: ArrayD<T>,
         parents: Vec<Var<T>>,
@@ -237,12 +295,36 @@ impl<T: Float> Var<T> {
     }
 
     /// The same value, cut from the graph: nothing flows back through the result.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// let x = Var::new(array![3.0]);
+    /// let y = (&x * &x.detach()).sum(); // the detached factor counts as a constant
+    /// y.backward();
+    /// assert_eq!(x.grad().unwrap(), array![3.0].into_dyn()); // not 2x = 6
+    /// assert!(!x.detach().requires_grad());
+    /// ```
     pub fn detach(&self) -> Self {
         Self::constant(self.data().as_ref().clone())
     }
 
     /// The value: a shared, immutable array (`Rc` derefs to it). Holding it is always safe: it is
     /// never written in place, so it neither blocks [`set_data`](Var::set_data) nor changes under you.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// let w = Var::new(array![1.0, 2.0]);
+    /// let before = w.data();
+    /// w.set_data(array![5.0, 6.0].into_dyn());
+    /// assert_eq!(*before, array![1.0, 2.0].into_dyn()); // still the old value
+    /// assert_eq!(w.data()[[1]], 6.0);
+    /// let owned: ndarray::ArrayD<f64> = (*w.data()).clone(); // an owned copy
+    /// assert_eq!(owned.len(), 2);
+    /// ```
     pub fn data(&self) -> Rc<ArrayD<T>> {
         Rc::clone(&self.0.value.borrow())
     }
@@ -266,6 +348,11 @@ impl<T: Float> Var<T> {
     }
 
     /// The value's shape.
+    ///
+    /// ```
+    /// let v = einsum_runtime::Var::new(ndarray::Array2::<f64>::zeros((2, 3)));
+    /// assert_eq!(v.shape(), [2, 3]);
+    /// ```
     pub fn shape(&self) -> Vec<usize> {
         self.data().shape().to_vec()
     }
@@ -295,22 +382,69 @@ impl<T: Float> Var<T> {
 
     /// The accumulated gradient of a leaf made by [`Var::new`], or `None` before any backward pass
     /// reached it (and always for intermediate nodes and constants).
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// let x = Var::new(array![1.0, 2.0]);
+    /// assert!(x.grad().is_none());
+    /// let y = &x * 3.0;
+    /// y.sum().backward();
+    /// assert_eq!(x.grad().unwrap(), array![3.0, 3.0].into_dyn());
+    /// assert!(y.grad().is_none()); // an intermediate node keeps no gradient
+    /// ```
     pub fn grad(&self) -> Option<ArrayD<T>> {
         self.0.grad.borrow().clone()
     }
 
     /// Clears the accumulated gradient.
+    ///
+    /// ```
+    /// use einsum_runtime::Var;
+    /// use ndarray::array;
+    ///
+    /// let x = Var::new(array![1.0]);
+    /// x.sum().backward();
+    /// x.sum().backward(); // gradients accumulate
+    /// assert_eq!(x.grad().unwrap(), array![2.0].into_dyn());
+    /// x.zero_grad();
+    /// assert!(x.grad().is_none());
+    /// ```
     pub fn zero_grad(&self) {
         *self.0.grad.borrow_mut() = None;
     }
 
-    /// Whether gradients flow into this node.
+    /// Whether gradients flow into this node: true for [`Var::new`] leaves and for results of
+    /// operations recorded on them, false for constants.
+    ///
+    /// ```
+    /// use einsum_runtime::{no_grad, Var};
+    /// use ndarray::array;
+    ///
+    /// let w = Var::new(array![1.0]);
+    /// let c = Var::constant(array![2.0]);
+    /// assert!(w.requires_grad() && !c.requires_grad());
+    /// assert!((&w * &c).requires_grad());
+    /// assert!(!(&c * 2.0).requires_grad());
+    /// assert!(!no_grad(|| &w * &c).requires_grad());
+    /// ```
     pub fn requires_grad(&self) -> bool {
         self.0.requires_grad
     }
 
     /// Back-propagates from this node, which must hold exactly one element, seeding its gradient with 1,
     /// and adds the gradients into every leaf that tracks one.
+    ///
+    /// ```
+    /// use einsum_runtime::{einsum, Var};
+    /// use ndarray::array;
+    ///
+    /// let x = Var::new(array![1.0, 2.0, 3.0]);
+    /// let loss = einsum!("i,i->", x, x); // a 0-d value: one element
+    /// loss.backward();
+    /// assert_eq!(x.grad().unwrap(), array![2.0, 4.0, 6.0].into_dyn()); // 2x
+    /// ```
     ///
     /// # Panics
     /// If the value has more than one element; use [`backward_with`](Var::backward_with) then.
@@ -325,6 +459,16 @@ impl<T: Float> Var<T> {
     }
 
     /// Back-propagates the upstream gradient `g` (shaped like this node's value).
+    ///
+    /// ```
+    /// use einsum_runtime::{einsum, Var};
+    /// use ndarray::array;
+    ///
+    /// let a = Var::new(array![[1.0, 2.0], [3.0, 4.0]]);
+    /// let rows = einsum!("ij->i", a); // shape (2,): not a scalar
+    /// rows.backward_with(array![1.0, 10.0]);
+    /// assert_eq!(a.grad().unwrap(), array![[1.0, 1.0], [10.0, 10.0]].into_dyn());
+    /// ```
     ///
     /// # Panics
     /// If `g`'s shape differs from the value's.

@@ -6,6 +6,23 @@
 //! a gradient (not reached by the last backward pass) is left as it is. A step never changes a graph
 //! recorded before it: such a graph keeps the values it ran on, so its backward pass still gives the
 //! gradients at those values. Build a new graph after each step to differentiate at the new ones.
+//!
+//! ```
+//! use einsum_runtime::{einsum, loss, optim::Sgd, Var};
+//! use ndarray::array;
+//!
+//! // Least squares: find w with x w = y.
+//! let x = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+//! let y = array![1.0, 2.0, 3.0];
+//! let w = Var::new(array![0.0f64, 0.0]);
+//! let mut opt = Sgd::new([&w], 0.2);
+//! for _ in 0..100 {
+//!     opt.zero_grad();
+//!     loss::mse(&einsum!("ij,j->i", x, w), &y).backward();
+//!     opt.step();
+//! }
+//! assert!((w.data()[[0]] - 1.0).abs() < 1e-3 && (w.data()[[1]] - 2.0).abs() < 1e-3);
+//! ```
 
 use std::borrow::Borrow;
 
@@ -74,17 +91,46 @@ impl<T: Float> Sgd<T> {
     }
 
     /// Sets the momentum factor.
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Sgd, Var};
+    ///
+    /// let w = Var::new(ndarray::array![1.0]);
+    /// let opt = Sgd::new([&w], 0.1).with_momentum(0.9);
+    /// assert_eq!((opt.lr, opt.momentum), (0.1, 0.9));
+    /// ```
     pub fn with_momentum(mut self, momentum: T) -> Self {
         self.momentum = momentum;
         self
     }
 
     /// The parameters, in the order given.
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Sgd, Var};
+    /// use ndarray::array;
+    ///
+    /// let (w, b) = (Var::new(array![1.0, 2.0]), Var::new(array![0.0]));
+    /// let opt = Sgd::new([&w, &b], 0.1);
+    /// assert_eq!(opt.params()[0].shape(), [2]);
+    /// ```
     pub fn params(&self) -> &[Var<T>] {
         &self.params
     }
 
     /// Updates every parameter that has a gradient.
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Sgd, Var};
+    /// use ndarray::array;
+    ///
+    /// let (w, unused) = (Var::new(array![1.0]), Var::new(array![7.0]));
+    /// let mut opt = Sgd::new([&w, &unused], 0.5);
+    /// (&w * &w).sum().backward(); // gradient 2w = 2
+    /// opt.step();
+    /// assert_eq!(w.data()[[0]], 0.0); // 1 - 0.5 * 2
+    /// assert_eq!(unused.data()[[0]], 7.0); // no gradient: left as it is
+    /// ```
     ///
     /// # Panics
     /// If a parameter's shape changed (by [`Var::set_data`]) since its momentum was recorded.
@@ -111,6 +157,16 @@ impl<T: Float> Sgd<T> {
     }
 
     /// Clears every parameter's gradient (call before each backward pass, as gradients accumulate).
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Sgd, Var};
+    ///
+    /// let w = Var::new(ndarray::array![1.0]);
+    /// let opt = Sgd::new([&w], 0.1);
+    /// w.sum().backward();
+    /// opt.zero_grad();
+    /// assert!(w.grad().is_none());
+    /// ```
     pub fn zero_grad(&self) {
         self.params.iter().for_each(Var::zero_grad);
     }
@@ -189,6 +245,14 @@ impl<T: Float> Adam<T> {
     }
 
     /// Sets both decay rates.
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Adam, Var};
+    ///
+    /// let w = Var::new(ndarray::array![1.0f32]);
+    /// let opt = Adam::new([&w], 1e-3).with_betas(0.8, 0.99);
+    /// assert_eq!((opt.beta1, opt.beta2), (0.8, 0.99));
+    /// ```
     pub fn with_betas(mut self, beta1: T, beta2: T) -> Self {
         self.beta1 = beta1;
         self.beta2 = beta2;
@@ -196,12 +260,33 @@ impl<T: Float> Adam<T> {
     }
 
     /// The parameters, in the order given.
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Adam, Var};
+    /// use ndarray::array;
+    ///
+    /// let (w, b) = (Var::new(array![[1.0, 2.0]]), Var::new(array![0.0]));
+    /// let opt = Adam::new([&w, &b], 1e-3);
+    /// assert_eq!(opt.params()[0].shape(), [1, 2]);
+    /// ```
     pub fn params(&self) -> &[Var<T>] {
         &self.params
     }
 
     /// Updates every parameter that has a gradient. A parameter's step count (for the bias
     /// correction) advances only on steps where it has a gradient.
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Adam, Var};
+    /// use ndarray::array;
+    ///
+    /// let w = Var::new(array![1.0f64, -1.0]);
+    /// let mut opt = Adam::new([&w], 0.1);
+    /// w.sum().backward(); // gradient 1 for both elements
+    /// opt.step();
+    /// // The first step moves each element by about lr against the sign of its gradient.
+    /// assert!((w.data()[[0]] - 0.9).abs() < 1e-6 && (w.data()[[1]] + 1.1).abs() < 1e-6);
+    /// ```
     ///
     /// # Panics
     /// If a parameter's shape changed (by [`Var::set_data`]) since its moments were recorded.
@@ -233,6 +318,16 @@ impl<T: Float> Adam<T> {
     }
 
     /// Clears every parameter's gradient (call before each backward pass, as gradients accumulate).
+    ///
+    /// ```
+    /// use einsum_runtime::{optim::Adam, Var};
+    ///
+    /// let w = Var::new(ndarray::array![1.0]);
+    /// let opt = Adam::new([&w], 0.1);
+    /// w.sum().backward();
+    /// opt.zero_grad();
+    /// assert!(w.grad().is_none());
+    /// ```
     pub fn zero_grad(&self) {
         self.params.iter().for_each(Var::zero_grad);
     }

@@ -1,0 +1,82 @@
+//! # Performance notes
+//!
+//! This chapter says what makes a call fast or slow; it quotes no timings. Measured numbers, with the
+//! commands that produce them and the machine they were taken on, are in the repository's
+//! `docs/benchmarks.md`: `cargo bench --bench kernels` compares the generated kernels with ndarray's
+//! own routines and hand-written loops, `cargo bench --bench workloads` (with
+//! `scripts/compare_numpy.py`) puts each workload beside numpy, opt_einsum, JAX, the
+//! `ndarray-einsum` crate and the `gemm` crate called by hand, and `scripts/compile_time.py`
+//! measures what the macros cost at compile time.
+//!
+//! # When a GEMM runs
+//!
+//! A pairwise step can run as a batched matrix product when its labels form one: at least one label
+//! only the left operand has (with the result), one only the right operand has, and one that both
+//! have and the result lacks; labels in both operands and the result become the batch. The GEMM is
+//! taken at run time when each of the three matrix sides (products of extents: `m`, `n`, `k`) is at
+//! least 8; for element types other than `f32` and `f64`, `m·n·k` must also be at least 32768.
+//! [`einsum_plan!`](crate::einsum_plan) prints this condition for every step (see
+//! [what the macro generates](super::generated)).
+//!
+//! `f32` and `f64` use the `gemm` crate; other element types (integers) use ndarray's general
+//! matrix product. Other steps, and small products, run as loops, as do element-wise products,
+//! transposes, diagonals and reductions.
+//!
+//! To get a GEMM, write the contraction so that one step has all three groups. `"bij,bjk->bik"` is a
+//! batch of products; `"abc,bcd->ad"` is one product whose summed side is `b` and `c` together; but
+//! `"ij,ij->i"` (row-wise dot products) has no left or right label and runs as loops, which is the
+//! right choice for it.
+//!
+//! ```
+//! use einsum_runtime::einsum_plan;
+//!
+//! assert!(einsum_plan!("abc,bcd->ad").contains("GEMM (batch -, left a, right d, summed bc)"));
+//! assert!(einsum_plan!("bij,bjk->bik").contains("GEMM (batch b, left i, right k, summed j)"));
+//! assert!(!einsum_plan!("ij,ij->i").contains("GEMM"));
+//! ```
+//!
+//! # Threads
+//!
+//! Large products use [rayon](https://docs.rs/rayon)'s global thread pool: a large batch of
+//! matrices is split across the threads, and a single large product lets the `gemm` crate use them.
+//! Products below a fixed amount of work stay on the calling thread and never touch the pool. The
+//! generated loops are single-threaded.
+//!
+//! Set `RAYON_NUM_THREADS=1` in the environment to make every call single-threaded, or run calls
+//! inside a pool of your own with `ThreadPool::install`. The number of threads changes only the order
+//! in which a product's terms are summed, so floating-point results can differ in the last bits (the
+//! repository's `tests/threads.rs` compares one and two threads). [`Var`](crate::Var)
+//! graphs are single-threaded, but the einsums they run may use the pool.
+//!
+//! # Layouts
+//!
+//! Operands are read in place, through their strides: transposed, sliced and stepped views are not
+//! copied first. The kernels choose their loop order at compile time for row-major (standard)
+//! operands, with the innermost loop over the label most operands have as their last axis, so
+//! row-major operands are the fastest to read; other layouts are correct, with more cache misses.
+//! A GEMM takes matrices with row and column strides directly (a transposed matrix costs nothing);
+//! operands whose axes cannot be merged into matrices this way, or that have negative strides, are
+//! packed into a copy once per step. The result is always a new row-major array.
+//!
+//! If one operand is used by many calls in a layout the kernels read badly, converting it once with
+//! [`as_standard_layout`](ndarray::ArrayRef::as_standard_layout) can pay.
+//!
+//! # Many operands
+//!
+//! With three or four operands, the generated code picks the cheapest pairwise order for the actual
+//! extents, so one pattern stays efficient as shapes change (a chain of matrices is multiplied
+//! thin-side first). Five or more operands, or `...`, take the run-time executor, which plans the
+//! order on every call: optimally up to eight tensors, greedily beyond. Planning reads only the
+//! labels and extents, so it matters only when the operands are tiny; in a hot loop over tiny
+//! operands, splitting a long pattern into calls of at most four operands keeps to generated code.
+//! [`einsum_path`](crate::einsum_path) shows the executor's order and its cost.
+//!
+//! # Compile time
+//!
+//! Every call site is expanded separately, and it includes the gradient kernels of every operand
+//! (they are used when an operand is a [`Var`](crate::Var)). Code size grows with the number of
+//! operands: a three-operand pattern carries 3 candidate orders for the forward pass and for each
+//! gradient, a four-operand one 15. Patterns with `...` or five or more operands expand to a small
+//! table for the executor instead. If compile time matters, wrap a pattern used in many places in a
+//! function and call that. `scripts/compile_time.py` in the repository measures the cost per call;
+//! its results are in `docs/benchmarks.md`.

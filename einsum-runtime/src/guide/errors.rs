@@ -39,9 +39,10 @@
 //! ```
 //!
 //! Operands are checked by their types, and the error points at the operand expression. An operand
-//! of fixed rank must have as many axes as its term has labels ("einsum operand has the wrong number
-//! of axes: its term has 2 labels", explained as "this operand's dimension type is `Dim<[usize; 3]>`,
-//! but its term needs 2 axes"); with `...`, at least that many.
+//! of fixed rank must have as many axes as its term has labels ("einsum operand 1 has 3 axes, but
+//! its term has 2 labels"); with `...`, at least that many ("einsum operand 0 has 1 axes, but its
+//! term has 2 labels besides `...`"). A value that is not an array at all (a `Vec<f64>`) is one
+//! error, "`Vec<f64>` cannot be an einsum operand", with the types that can be.
 //!
 //! ```compile_fail
 //! use einsum_runtime::einsum;

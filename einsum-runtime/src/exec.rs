@@ -439,6 +439,7 @@ fn row_major_strides(shape: &[usize]) -> Vec<isize> {
 /// `axes[k][a]` (an index into `names`), and `terms[k]` is that operand's term as written. Checks
 /// ranks, then extents in operand and axis order (an extent of 1 broadcasts), with the same errors as
 /// the executor.
+#[inline(never)]
 pub fn bind_fixed<const L: usize>(
     pattern: &'static str,
     names: [char; L],
@@ -488,6 +489,7 @@ pub fn bind_fixed<const L: usize>(
 }
 
 /// A zeroed array of `shape`, or `TooLarge` if it cannot be allocated.
+#[inline(never)]
 pub fn zeros<T: LinalgScalar, Sh: ndarray::IntoDimension>(
     pattern: &'static str,
     shape: Sh,
@@ -557,8 +559,7 @@ where
     ndarray::Dim<[usize; R]>: Dimension,
 {
     let mut a = zeros(pattern, shape)?;
-    let slots: [usize; R] = std::array::from_fn(|s| s);
-    fill(&mut ViewMut::new(&mut a, slots, shape));
+    fill(&mut whole(&mut a, shape));
     Ok(a)
 }
 
@@ -570,9 +571,20 @@ pub fn fill_dyn<T: LinalgScalar, const R: usize>(
     fill: impl FnOnce(&mut ViewMut<'_, T, R>),
 ) -> Result<ArrayD<T>, EinsumError> {
     let mut a = zeros(pattern, &shape[..])?;
-    let slots: [usize; R] = std::array::from_fn(|s| s);
-    fill(&mut ViewMut::new(&mut a, slots, shape));
+    fill(&mut whole(&mut a, shape));
     Ok(a)
+}
+
+/// A writable view of a new row-major array of `shape`, one slot per axis. Kept out of line (as are
+/// [`zeros`] and [`bind_fixed`]): [`fill`] is compiled once per `einsum!` call, this once per element
+/// type and rank.
+#[inline(never)]
+fn whole<T, D: Dimension, const R: usize>(
+    a: &mut ndarray::Array<T, D>,
+    shape: [usize; R],
+) -> ViewMut<'_, T, R> {
+    let slots: [usize; R] = std::array::from_fn(|s| s);
+    ViewMut::new(a, slots, shape)
 }
 
 /// The epilogue of a gradient whose einsum already has its operand's labels, in order: `r` itself

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use ndarray::{Array, ArrayBase, ArrayD, Data, Dimension, LinalgScalar};
 use ndarray::{Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 
-use crate::autograd::{einsum_var, Float, Var};
+use crate::autograd::{einsum_var, unwrap_or_panic, Float, Var};
 use crate::error::{EinsumError, ErrorKind};
 use crate::kernel::Input;
 
@@ -263,10 +263,7 @@ pub trait Finish<T, D, const N: usize> {
         G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
             + 'static,
     {
-        match self.try_finish(pattern, args, forward, grads) {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_or_panic(self.try_finish(pattern, args, forward, grads))
     }
 }
 
@@ -340,16 +337,11 @@ where
     F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
     G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError> + 'a,
 {
-    let (value, extents) = match forward(operands) {
-        Ok(v) => v,
-        Err(e) => panic!("{e}"),
-    };
+    let (value, extents) = unwrap_or_panic(forward(operands));
     let shape = value.shape().to_vec();
     let back = move |g: &Array<T, D>| {
-        check_gradient_shape(pattern, &shape, g.shape()).unwrap_or_else(|e| panic!("{e}"));
-        std::array::from_fn(|k| {
-            grads(k, extents, Input::new(g), operands).unwrap_or_else(|e| panic!("{e}"))
-        })
+        unwrap_or_panic(check_gradient_shape(pattern, &shape, g.shape()));
+        std::array::from_fn(|k| unwrap_or_panic(grads(k, extents, Input::new(g), operands)))
     };
     (value, back)
 }

@@ -1,7 +1,9 @@
-//! Where generated code enters the runtime: operands converted to views (or `Var`s), the type-level
-//! choice between an array result and a recorded `Var`, and `einsum_vjp!`'s closure. The kernels the
-//! macro writes are passed in as closures: `forward` maps the operands' views to the result, `grads`
-//! maps an operand index, the upstream gradient and the operands' views to that operand's gradient.
+//! Where generated code enters the runtime: each operand converted once into a [`Typed`] operand
+//! (its element type, rank and kind as type parameters, checked at compile time: rank against the
+//! term, element type against operand 0), the type-level choice between an array result and a
+//! recorded `Var`, and `einsum_vjp!`'s closure. The kernels the macro writes are passed in as
+//! closures: `forward` maps the operands (as [`Input`]s) to the result, `grads` maps an operand
+//! index, the upstream gradient and the operands to that operand's gradient.
 
 use std::marker::PhantomData;
 
@@ -14,7 +16,7 @@ use crate::kernel::Input;
 
 /// An operand as generated code receives it.
 pub enum Arg<'a, T> {
-    /// An array or view, seen as a dynamic-rank view.
+    /// An array or view, borrowed.
     View(Input<'a, T>),
     /// A `Var`, whose einsum is recorded.
     Var(&'a Var<T>),

@@ -156,23 +156,37 @@ impl<T: LinalgScalar> Dense<T> {
 
 /// A zeroed buffer for `dims`, or `TooLarge` if its length overflows or cannot be allocated.
 fn alloc_zeros<T: LinalgScalar>(dims: &[usize], pattern: &str) -> Result<Vec<T>, EinsumError> {
-    let too_large = || {
-        EinsumError::new(
-            pattern,
-            ErrorKind::TooLarge {
-                shape: dims.to_vec(),
-            },
-        )
-    };
-    let len = dims
-        .iter()
+    let len = checked_len::<T>(dims, pattern)?;
+    kernel::try_zeroed(len).ok_or_else(|| too_large(dims, pattern))
+}
+
+/// An empty buffer with room for `dims`' elements, or `TooLarge`.
+fn alloc_empty<T>(dims: &[usize], pattern: &str) -> Result<Vec<T>, EinsumError> {
+    let len = checked_len::<T>(dims, pattern)?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| too_large(dims, pattern))?;
+    Ok(v)
+}
+
+/// The element count of `dims`, if it and its size in bytes fit.
+fn checked_len<T>(dims: &[usize], pattern: &str) -> Result<usize, EinsumError> {
+    dims.iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| {
             n.checked_mul(std::mem::size_of::<T>())
                 .is_some_and(|b| b <= isize::MAX as usize)
         })
-        .ok_or_else(too_large)?;
-    kernel::try_zeroed(len).ok_or_else(too_large)
+        .ok_or_else(|| too_large(dims, pattern))
+}
+
+fn too_large(dims: &[usize], pattern: &str) -> EinsumError {
+    EinsumError::new(
+        pattern,
+        ErrorKind::TooLarge {
+            shape: dims.to_vec(),
+        },
+    )
 }
 
 /// An operand of the contraction network: a borrowed input or an owned intermediate.
@@ -561,6 +575,43 @@ where
     let mut a = zeros(pattern, shape)?;
     fill(&mut whole(&mut a, shape));
     Ok(a)
+}
+
+/// A new row-major array of `shape` (fixed rank `R` up to 6) whose elements the generated loop nest
+/// `push` appends in row-major order, each exactly once (see [`push_mul`](crate::kernel::push_mul)):
+/// for steps that sum nothing, so that the result is written once instead of zeroed, then read and
+/// written again as [`fill`] does. `TooLarge` if it cannot be allocated.
+///
+/// # Panics
+/// If `push` appends another number of elements than the shape has (an internal error of the
+/// generated loops).
+#[inline]
+pub fn build<T, const R: usize>(
+    pattern: &'static str,
+    shape: [usize; R],
+    push: impl FnOnce(&mut Vec<T>),
+) -> Result<ndarray::Array<T, ndarray::Dim<[usize; R]>>, EinsumError>
+where
+    [usize; R]: ndarray::IntoDimension<Dim = ndarray::Dim<[usize; R]>>,
+    ndarray::Dim<[usize; R]>: Dimension,
+{
+    let mut data = alloc_empty(&shape, pattern)?;
+    push(&mut data);
+    Ok(shaped(shape, data))
+}
+
+/// `data` as a row-major array of `shape`.
+#[inline(never)]
+fn shaped<T, const R: usize>(
+    shape: [usize; R],
+    data: Vec<T>,
+) -> ndarray::Array<T, ndarray::Dim<[usize; R]>>
+where
+    [usize; R]: ndarray::IntoDimension<Dim = ndarray::Dim<[usize; R]>>,
+    ndarray::Dim<[usize; R]>: Dimension,
+{
+    ndarray::Array::from_shape_vec(shape, data)
+        .expect("einsum-runtime internal error: a write-once step writes every element once")
 }
 
 /// [`fill`] for more than six axes: a dynamic-rank result.

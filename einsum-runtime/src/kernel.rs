@@ -917,6 +917,68 @@ pub fn add<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>) {
     unsafe { inner_loop::<T, false>(l, out.ptr, a.ptr, a.ptr) }
 }
 
+/// Appends `a[i] * b[i]` for every `i` of the lanes to `out`: the innermost loop of a generated
+/// pairwise step that sums nothing (an elementwise, broadcast or outer product), whose result is
+/// written once, in row-major order, instead of accumulated into zeros.
+///
+/// # Panics
+/// If the lanes' lengths differ (an internal error of the generated loops).
+#[inline]
+pub fn push_mul<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>, b: Lane<'_, T>) {
+    assert!(
+        a.len == b.len,
+        "einsum-runtime internal error: lanes of lengths {} and {}",
+        a.len,
+        b.len
+    );
+    let n = a.len;
+    if n == 0 {
+        return;
+    }
+    // SAFETY: each lane's constructor guarantees `ptr[i · stride]` is a valid element for `i < len`
+    // (with stride 1, `[0..len]` is; with stride 0, element 0 is), and both lengths are `n`. The
+    // lanes are shared borrows of their views, and `out` is a `Vec` the lanes cannot point into.
+    unsafe {
+        match (a.stride, b.stride) {
+            (1, 1) => {
+                let (x, y) = (
+                    std::slice::from_raw_parts(a.ptr, n),
+                    std::slice::from_raw_parts(b.ptr, n),
+                );
+                out.extend(x.iter().zip(y).map(|(&x, &y)| x * y));
+            }
+            (1, 0) => {
+                let y = *b.ptr;
+                out.extend(std::slice::from_raw_parts(a.ptr, n).iter().map(|&x| x * y));
+            }
+            (0, 1) => {
+                let x = *a.ptr;
+                out.extend(std::slice::from_raw_parts(b.ptr, n).iter().map(|&y| x * y));
+            }
+            (sa, sb) => {
+                out.extend((0..n as isize).map(|i| *a.ptr.offset(i * sa) * *b.ptr.offset(i * sb)))
+            }
+        }
+    }
+}
+
+/// Appends `a[i]` for every `i` of the lane to `out`: the innermost loop of a generated
+/// single-operand step that sums nothing (a copy, diagonal or broadcast in row-major order).
+#[inline]
+pub fn push<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>) {
+    let n = a.len;
+    if n == 0 {
+        return;
+    }
+    // SAFETY: as in `push_mul`.
+    unsafe {
+        match a.stride {
+            1 => out.extend_from_slice(std::slice::from_raw_parts(a.ptr, n)),
+            s => out.extend((0..n as isize).map(|i| *a.ptr.offset(i * s))),
+        }
+    }
+}
+
 /// How a pairwise step's three tensors are seen as batches of matrices: for each, its slots grouped
 /// as `[batch, rows, cols]` (`a`: batch, left, summed; `b`: batch, summed, right; `out`: batch,
 /// left, right), with the labels of a group in the same order in every tensor that has it.

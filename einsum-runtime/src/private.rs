@@ -11,9 +11,12 @@ pub use crate::entry::{
 };
 pub use crate::error::EinsumError;
 pub use crate::exec::{
-    bind_fixed as bind, executor_calls, fill, fill_dyn, run_forward, run_gradient, sum_to, zeros,
+    bind_fixed as bind, build, executor_calls, fill, fill_dyn, run_forward, run_gradient, sum_to,
+    zeros,
 };
-pub use crate::kernel::{add, gemm, mul_add, Gemm, Input, Lane, LaneMut, View, ViewMut};
+pub use crate::kernel::{
+    add, gemm, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, View, ViewMut,
+};
 
 /// The index of the smallest cost (the first on a tie): which of the pairwise orders the macro wrote
 /// runs for these extents.

@@ -134,7 +134,18 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
     let out_labels = &c.tensors[s.out];
     let dst = local("dst");
     let dims = extents(out_labels);
-    let loops = emit_loops(c, s, &dst);
+    // A step that sums nothing and loops over its output's labels in order visits every element of
+    // the new row-major array once, in memory order: it appends them instead of accumulating into
+    // zeros.
+    if s.gemm.is_none() && s.tile.is_none() && s.loops == *out_labels && out_labels.len() <= 6 {
+        let loops = emit_loops(c, s, &dst, Write::Append);
+        return quote! {
+            #rt::build(#pattern, #dims, |#dst| {
+                #loops
+            })?
+        };
+    }
+    let loops = emit_loops(c, s, &dst, Write::Accumulate);
     let run = match &s.gemm {
         Some(groups) => {
             let gemm = emit_gemm(c, s, groups, &dst);
@@ -181,7 +192,7 @@ pub fn emit_epilogue(r: &Ident, provided: &[char], term: &TermPlan, own: &[char]
     let dims = extents(own);
     let r_slots = 0..provided.len();
     let r_dims = extents(provided);
-    let loops = emit_loops(&c, &step, &y);
+    let loops = emit_loops(&c, &step, &y, Write::Accumulate);
     quote! {{
         let #x = #rt::View::new(&#r, [#(#r_slots),*], #r_dims);
         let mut #y = #rt::ViewMut::new(&mut #grad, [#(#slots),*], #dims);
@@ -193,9 +204,18 @@ pub fn emit_epilogue(r: &Ident, provided: &[char], term: &TermPlan, own: &[char]
 /// the tile is read across.
 const TILE: usize = 32;
 
+/// How the innermost lanes reach the step's result `y`.
+#[derive(Clone, Copy, PartialEq)]
+enum Write {
+    /// `y` is a writable view; each lane is added into it (`mul_add`, `add`).
+    Accumulate,
+    /// `y` is the result's `Vec`; each lane is appended to it (`push_mul`, `push`).
+    Append,
+}
+
 /// The loop nest of a step: a `for` per label but the innermost, whose lanes the primitive runs. A
 /// tiled step walks the innermost label in tiles, with its input's contiguous label inside them.
-fn emit_loops(c: &Contraction, s: &Step, y: &Ident) -> TokenStream {
+fn emit_loops(c: &Contraction, s: &Step, y: &Ident, write: Write) -> TokenStream {
     let rt = rt();
     let (outer, inner) = match s.loops.split_last() {
         Some((&inner, outer)) => (outer, Some(inner)),
@@ -239,9 +259,11 @@ fn emit_loops(c: &Contraction, s: &Step, y: &Ident) -> TokenStream {
             lane(t, quote!(#x))
         })
         .collect();
-    let mut body = match srcs.as_slice() {
-        [a] => quote!(#rt::add(#dst, #a);),
-        [a, b] => quote!(#rt::mul_add(#dst, #a, #b);),
+    let mut body = match (write, srcs.as_slice()) {
+        (Write::Accumulate, [a]) => quote!(#rt::add(#dst, #a);),
+        (Write::Accumulate, [a, b]) => quote!(#rt::mul_add(#dst, #a, #b);),
+        (Write::Append, [a]) => quote!(#rt::push(#y, #a);),
+        (Write::Append, [a, b]) => quote!(#rt::push_mul(#y, #a, #b);),
         _ => unreachable!("a step has one or two inputs"),
     };
     let wrap = |body: TokenStream, l: char| {

@@ -600,15 +600,30 @@ fn offset<const N: usize>(
         if Some(s) == skip {
             continue;
         }
-        assert!(
-            index[s] < dims[s],
-            "einsum-runtime internal error: index {} out of range {} in slot {s}",
-            index[s],
-            dims[s]
-        );
+        if index[s] >= dims[s] {
+            index_out_of_range(index[s], dims[s], s);
+        }
         off += index[s] as isize * strides[s];
     }
     off
+}
+
+// The panics of the checks that the generated loops inline at every lane: out of line and cold, so
+// that each check is a compare and a branch in the caller (less code for every `einsum!` call to
+// compile, and none of it on the hot path).
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn index_out_of_range(index: usize, dim: usize, slot: usize) -> ! {
+    panic!("einsum-runtime internal error: index {index} out of range {dim} in slot {slot}")
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn tile_past_end() -> ! {
+    panic!("einsum-runtime internal error: a tile past the lane's end")
 }
 
 /// An operand as the generated code receives it: a borrowed ndarray array of any storage and
@@ -738,10 +753,9 @@ impl<'a, T, const N: usize> View<'a, T, N> {
     pub fn lane_from(&self, index: [usize; N], axis: usize, len: usize) -> Lane<'a, T> {
         let lane = self.lane(index, axis);
         let start = index[axis];
-        assert!(
-            start <= lane.len && len <= lane.len - start,
-            "einsum-runtime internal error: a tile past the lane's end"
-        );
+        if start > lane.len || len > lane.len - start {
+            tile_past_end();
+        }
         Lane {
             // SAFETY: `start + len <= dims[axis]`, so the part's elements are elements of the lane.
             ptr: lane.ptr.wrapping_offset(start as isize * lane.stride),
@@ -813,10 +827,9 @@ impl<'a, T, const N: usize> ViewMut<'a, T, N> {
     pub fn lane_from(&mut self, index: [usize; N], axis: usize, len: usize) -> LaneMut<'_, T> {
         let lane = self.lane(index, axis);
         let start = index[axis];
-        assert!(
-            start <= lane.len && len <= lane.len - start,
-            "einsum-runtime internal error: a tile past the lane's end"
-        );
+        if start > lane.len || len > lane.len - start {
+            tile_past_end();
+        }
         LaneMut {
             // SAFETY: `start + len <= dims[axis]`, so the part's elements are elements of the lane.
             ptr: lane.ptr.wrapping_offset(start as isize * lane.stride),

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::*;
+use common::{assert::*, checks::*, elem::*, layouts::*, reference::*, rng::*, shapes::*};
 use einsum_runtime::{einsum, try_einsum};
 use ndarray::{
     Array0, Array1, Array2, Array3, Array4, Array6, ArrayD, ArrayViewD, CowArray, Ix0, Ix1, Ix2,

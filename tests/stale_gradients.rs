@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::Rng;
+use common::rng::{seed_of, Rng};
 use einsum_runtime::loss::{cross_entropy, mse};
 use einsum_runtime::optim::{Adam, Sgd};
 use einsum_runtime::{einsum, Var};
@@ -42,7 +42,7 @@ fn grads(op: Op, values: &[ArrayD<f64>], moved: Option<&[ArrayD<f64>]>) -> Vec<A
 }
 
 fn check(name: &str, op: Op, shapes: &[&[usize]]) {
-    let mut rng = Rng::new(common::seed_of(name));
+    let mut rng = Rng::new(seed_of(name));
     let old: Vec<ArrayD<f64>> = shapes.iter().map(|s| random(s, &mut rng, 0.5)).collect();
     let new: Vec<ArrayD<f64>> = shapes.iter().map(|s| random(s, &mut rng, 3.0)).collect();
     let want = grads(op, &old, None);

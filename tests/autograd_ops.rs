@@ -19,6 +19,9 @@ use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
+//
+// Hand-derived values are compared with `Tol::new(t, t)`: an error of at most `t`, relative to
+// |want| where |want| > 1 (the rule of `common::assert`).
 
 /// Gradient of `sum(op(x))` w.r.t. x.
 fn grad_of_sum(x0: &ArrayD<f64>, op: impl Fn(&Var<f64>) -> Var<f64>) -> ArrayD<f64> {

@@ -10,11 +10,9 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use common::assert::{assert_close, Tol};
 use common::autograd::{check32, check64, seeded_array, weighted, weighted32};
+use common::panics::panic_location;
 use einsum_runtime::rand::{rngs::StdRng, SeedableRng};
 use einsum_runtime::{init, no_grad, OpError, Var};
 use ndarray::{array, s, Array1, Array2, Array3, ArrayD, Axis, IxDyn, Slice};
@@ -562,39 +560,6 @@ fn try_forms_report_errors() {
     assert!(x.try_dropout(-0.1, &mut rng, false).is_err());
 }
 
-thread_local! {
-    /// Where the last panic on this thread happened, while a test captures it.
-    static CAPTURED: RefCell<Option<Option<(String, u32)>>> = const { RefCell::new(None) };
-}
-
-/// The file and line a panic inside `f` reports.
-fn panic_location(f: impl FnOnce()) -> (String, u32) {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let capturing = CAPTURED.with(|c| {
-                let mut c = c.borrow_mut();
-                if c.is_some() {
-                    *c = Some(info.location().map(|l| (l.file().to_string(), l.line())));
-                    true
-                } else {
-                    false
-                }
-            });
-            if !capturing {
-                previous(info);
-            }
-        }));
-    });
-    CAPTURED.with(|c| *c.borrow_mut() = Some(None));
-    assert!(catch_unwind(AssertUnwindSafe(f)).is_err(), "no panic");
-    CAPTURED
-        .with(|c| c.borrow_mut().take())
-        .flatten()
-        .expect("the panic has a location")
-}
-
 #[test]
 fn panics_report_the_callers_line() {
     let x = Var::new(Array2::<f64>::zeros((2, 3)));
@@ -629,7 +594,7 @@ fn panics_report_the_callers_line() {
         (line!(), Box::new(|| drop(init::normal(&[2], 0.0, inf, &mut r3)))),
     ];
     for (line, case) in cases {
-        let (file, at) = panic_location(case);
+        let (file, at) = panic_location("", case);
         assert_eq!((file.as_str(), at), (file!(), line), "case at line {line}");
     }
 }

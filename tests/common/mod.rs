@@ -11,70 +11,83 @@
 //!   `|got - want| <= max(atol, rtol * scale)`;
 //! - [`finite_diff`]: central finite differences, of any function and of the einsum objective;
 //! - [`checks`]: the per-pattern checks of `numeric`, `gradients` and `zero_extents`;
-//! - [`autograd`]: `gradcheck` at the suite's settings for the tests of `Var` ops.
+//! - [`autograd`]: `gradcheck` at the suite's settings for the tests of `Var` ops;
+//! - [`panics`]: the file and line a panic reports.
 //!
 //! The pattern table (`patterns.rs`) is not a module: `numeric` and `gradients` `include!` it.
 //!
 //! Every test binary that declares `mod common;` compiles all of these modules but uses only the part
 //! it needs, so an item one binary leaves unused is not dead code: each module below allows
 //! `dead_code` with the reason, naming the binaries that use it. An item that no binary uses is
-//! deleted, not allowed.
+//! deleted, not allowed: with these `allow`s removed, every `dead_code` warning of one test binary
+//! must name an item that another binary uses.
 
 #[allow(
     dead_code,
-    reason = "autograd_ops and shape_ops use it; other test binaries compile it unused"
-)]
-pub mod autograd;
-
-#[allow(
-    dead_code,
-    reason = "every test binary compiles it and uses some of it: all the forms of `Tol`, `Scale` \
-              and the reference comparisons are used by some binary"
+    reason = "attention, autograd_ops, gradients, graphs, layouts_prop, numeric, seed_network, \
+              shape_ops, threads and zero_extents use it, each a part; the other test binaries \
+              compile it unused"
 )]
 pub mod assert;
 
 #[allow(
     dead_code,
-    reason = "numeric, gradients, zero_extents and layouts_prop use it, each a part; other test \
-              binaries compile it unused"
+    reason = "autograd_ops and shape_ops use it; the other test binaries compile it unused"
+)]
+pub mod autograd;
+
+#[allow(
+    dead_code,
+    reason = "gradients, layouts_prop, numeric, seed_network and zero_extents use it, each a part; \
+              the other test binaries compile it unused"
 )]
 pub mod checks;
 
 #[allow(
     dead_code,
-    reason = "numeric, gradients, zero_extents and layouts_prop use it; other test binaries \
-              compile it unused"
+    reason = "gradients, layouts_prop, numeric and zero_extents use it, each a part; the other \
+              test binaries compile it unused"
 )]
 pub mod elem;
 
 #[allow(
     dead_code,
-    reason = "gradients, layouts_prop, zero_extents and graphs use it, each a part; other test \
-              binaries compile it unused"
+    reason = "gradients, graphs, layouts_prop, numeric and zero_extents use it, each a part; the \
+              other test binaries compile it unused"
 )]
 pub mod finite_diff;
 
 #[allow(
     dead_code,
-    reason = "numeric, layouts_prop and zero_extents use it; other test binaries compile it unused"
+    reason = "gradients, layouts_prop, numeric and zero_extents use it, each a part; the other \
+              test binaries compile it unused"
 )]
 pub mod layouts;
 
 #[allow(
     dead_code,
-    reason = "the pattern-table tests use all of it, random_graphs only the parser; other test \
-              binaries compile it unused"
+    reason = "hostile and shape_ops use it; the other test binaries compile it unused"
+)]
+pub mod panics;
+
+#[allow(
+    dead_code,
+    reason = "gradients, layouts_prop, numeric and zero_extents use it; random_graphs only its \
+              parser; the other test binaries compile it unused"
 )]
 pub mod reference;
 
 #[allow(
     dead_code,
-    reason = "every test binary that draws random values uses it, each a few of its methods"
+    reason = "autograd_ops, gradients, layouts_prop, numeric, random_graphs, shape_ops, \
+              stale_gradients, threads and zero_extents use it, each a few methods; the other test \
+              binaries compile it unused"
 )]
 pub mod rng;
 
 #[allow(
     dead_code,
-    reason = "numeric and zero_extents use it; other test binaries compile it unused"
+    reason = "gradients, numeric and zero_extents use it, each a part; the other test binaries \
+              compile it unused"
 )]
 pub mod shapes;

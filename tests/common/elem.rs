@@ -12,8 +12,8 @@ pub trait Elem: LinalgScalar + Debug + PartialEq + Send + Sync {
     const NAME: &'static str;
     /// Exact types are compared for equality against an i64 reference; floats with a tolerance.
     const EXACT: bool;
-    /// The tolerance of an einsum result against the reference (floats), relative to each element's
-    /// sum of |products|: see [`super::assert`].
+    /// The tolerance of an einsum result against the reference, relative to each element's sum of
+    /// |products| (see [`super::assert`]); exact types are compared for equality instead.
     const TOL: Tol<'static>;
     /// Written into the gaps of stepped layouts: a wrong read shows.
     fn filler() -> Self;

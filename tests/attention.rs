@@ -9,6 +9,9 @@
 //!
 //! Tolerance: as in `tests/seed_network.rs`, `|got - want| <= 1e-10 * max|want|` for every element.
 
+mod common;
+
+use common::assert::{assert_close, Tol};
 use einsum_runtime::rand::{rngs::StdRng, SeedableRng};
 use einsum_runtime::{gradcheck, init, Var};
 use ndarray::{s, ArrayD};
@@ -24,20 +27,12 @@ use json::{array, rel_err};
 
 const RTOL: f64 = 1e-10;
 
+/// Every element within `RTOL` of the largest magnitude of the expected array.
+const TOL: Tol<'static> = Tol::rel(RTOL).of_largest();
+
 fn fixture() -> Value {
     serde_json::from_str(include_str!("fixtures/attention.json"))
         .expect("tests/fixtures/attention.json is valid JSON")
-}
-
-#[track_caller]
-fn assert_close(what: &str, got: &ArrayD<f64>, want: &ArrayD<f64>) {
-    match rel_err(got.view(), want) {
-        Ok(err) if err <= RTOL => {}
-        Ok(err) => {
-            panic!("{what}: relative error {err:e} > {RTOL:e}\n got: {got:?}\nwant: {want:?}")
-        }
-        Err(e) => panic!("{what}: {e}"),
-    }
 }
 
 /// The fixture's block, with fresh leaves (no gradient yet).
@@ -75,6 +70,7 @@ fn attention_matches_jax() {
             &format!("output (causal {causal})"),
             &y.data(),
             &array(&case["output"]),
+            TOL,
         );
 
         let loss = (&y * &upstream).sum();
@@ -91,12 +87,14 @@ fn attention_matches_jax() {
             &format!("grad x (causal {causal})"),
             &x.grad().expect("x has a gradient"),
             &array(&grads["x"]),
+            TOL,
         );
         for (name, param) in ["wq", "wk", "wv", "wo"].into_iter().zip(block.params()) {
             assert_close(
                 &format!("grad {name} (causal {causal})"),
                 &param.grad().expect("every projection has a gradient"),
                 &array(&grads[name]),
+                TOL,
             );
         }
     }
@@ -112,7 +110,12 @@ fn the_mask_changes_the_fixture_outputs() {
     let first = |y: &ArrayD<f64>| y.slice(s![.., 0, ..]).to_owned();
     let last = |y: &ArrayD<f64>| y.slice(s![.., -1, ..]).to_owned();
     assert!(rel_err(first(&full).into_dyn().view(), &first(&causal).into_dyn()).unwrap() > 1e-3);
-    assert!(rel_err(last(&full).into_dyn().view(), &last(&causal).into_dyn()).unwrap() < 1e-12);
+    assert_close(
+        "last position, with and without the mask",
+        &last(&full),
+        &last(&causal),
+        Tol::rel(1e-12).of_largest(),
+    );
 }
 
 #[test]

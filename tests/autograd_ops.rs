@@ -6,6 +6,11 @@
 //! gradients summed back to each operand's shape, an operand used twice and a diamond graph, softmax
 //! stability, cross-entropy by hand, and optimizers that fit a quadratic.
 
+mod common;
+
+use common::assert::{assert_close, Tol};
+use common::autograd::{check32, check64, weighted, weighted32};
+use common::rng::Rng;
 use einsum_runtime::loss::{cross_entropy, mse, try_cross_entropy, try_mse};
 use einsum_runtime::optim::{Adam, Sgd};
 use einsum_runtime::{einsum, gradcheck, GradcheckError, IntoVar, OpError, Var};
@@ -14,79 +19,15 @@ use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
-
-/// A small deterministic generator (splitmix64), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [lo, hi).
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn array(&mut self, shape: &[usize], lo: f64, hi: f64) -> ArrayD<f64> {
-        ArrayD::from_shape_simple_fn(IxDyn(shape), || self.uniform(lo, hi))
-    }
-}
-
-fn f32s(a: &ArrayD<f64>) -> ArrayD<f32> {
-    a.mapv(|x| x as f32)
-}
-
-#[track_caller]
-fn assert_close(got: &ArrayD<f64>, want: &ArrayD<f64>, tol: f64) {
-    assert_eq!(got.shape(), want.shape(), "shapes differ");
-    for (idx, (g, w)) in got.iter().zip(want.iter()).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * w.abs().max(1.0),
-            "element {idx}: got {g}, want {w}\n got: {got}\nwant: {want}"
-        );
-    }
-}
-
-/// gradcheck in f64 with tight settings.
-#[track_caller]
-fn check64(f: impl Fn(&[Var<f64>]) -> Var<f64>, inputs: &[ArrayD<f64>]) {
-    match gradcheck(f, inputs, 1e-6, 1e-6) {
-        Ok(r) => assert!(r.max_error <= 1e-6 && r.checked > 0, "{r:?}"),
-        Err(e) => panic!("{e}"),
-    }
-}
-
-/// gradcheck in f32 with loose settings (central differences in single precision).
-#[track_caller]
-fn check32(f: impl Fn(&[Var<f32>]) -> Var<f32>, inputs: &[ArrayD<f64>]) {
-    let inputs: Vec<ArrayD<f32>> = inputs.iter().map(f32s).collect();
-    if let Err(e) = gradcheck(f, &inputs, 1e-2, 1e-2) {
-        panic!("{e}");
-    }
-}
+//
+// Hand-derived values are compared with `Tol::new(t, t)`: an error of at most `t`, relative to
+// |want| where |want| > 1 (the rule of `common::assert`).
 
 /// Gradient of `sum(op(x))` w.r.t. x.
 fn grad_of_sum(x0: &ArrayD<f64>, op: impl Fn(&Var<f64>) -> Var<f64>) -> ArrayD<f64> {
     let x = Var::new(x0.clone());
     op(&x).sum().backward();
     x.grad().expect("x is on the path")
-}
-
-/// A weighted sum `sum(w ∘ y)` with fixed random weights: unlike a plain sum, it depends on every
-/// element of y in a different way, so gradcheck sees the whole Jacobian-vector product.
-fn weighted(y: &Var<f64>, seed: u64) -> Var<f64> {
-    let w = Rng(seed).array(&y.shape(), -1.0, 1.0);
-    (y * w).sum()
-}
-
-fn weighted32(y: &Var<f32>, seed: u64) -> Var<f32> {
-    let w = f32s(&Rng(seed).array(&y.shape(), -1.0, 1.0));
-    (y * w).sum()
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -98,8 +39,18 @@ fn sigmoid_value_and_gradient_by_hand() {
     // s(x) = 1 / (1 + e^-x); ds/dx = e^-x / (1 + e^-x)^2 (quotient rule, written without s).
     let s = x0.mapv(|x: f64| 1.0 / (1.0 + (-x).exp()));
     let ds = x0.mapv(|x: f64| (-x).exp() / (1.0 + (-x).exp()).powi(2));
-    assert_close(&Var::new(x0.clone()).sigmoid().data(), &s, 1e-15);
-    assert_close(&grad_of_sum(&x0, Var::sigmoid), &ds, 1e-14);
+    assert_close(
+        "sigmoid value",
+        &Var::new(x0.clone()).sigmoid().data(),
+        &s,
+        Tol::new(1e-15, 1e-15),
+    );
+    assert_close(
+        "sigmoid gradient",
+        &grad_of_sum(&x0, Var::sigmoid),
+        &ds,
+        Tol::new(1e-14, 1e-14),
+    );
     // Saturation: no overflow, no NaN.
     let big = Var::new(array![-1000.0, 1000.0].into_dyn());
     let y = big.sigmoid();
@@ -113,7 +64,12 @@ fn tanh_gradient_by_hand() {
     // d tanh(x)/dx = 1 / cosh(x)^2 (the same as 1 - tanh^2, by cosh^2 - sinh^2 = 1).
     let x0 = array![-2.0, -0.3, 0.0, 1.5].into_dyn();
     let want = x0.mapv(|x: f64| 1.0 / x.cosh().powi(2));
-    assert_close(&grad_of_sum(&x0, Var::tanh), &want, 1e-14);
+    assert_close(
+        "tanh gradient",
+        &grad_of_sum(&x0, Var::tanh),
+        &want,
+        Tol::new(1e-14, 1e-14),
+    );
 }
 
 #[test]
@@ -134,12 +90,18 @@ fn relu_gradient_by_hand() {
 fn exp_ln_neg_gradients_by_hand() {
     let x0 = array![0.25, 1.0, 3.0].into_dyn();
     // d e^x/dx = e^x.
-    assert_close(&grad_of_sum(&x0, Var::exp), &x0.mapv(f64::exp), 1e-15);
+    assert_close(
+        "exp gradient",
+        &grad_of_sum(&x0, Var::exp),
+        &x0.mapv(f64::exp),
+        Tol::new(1e-15, 1e-15),
+    );
     // d ln(x)/dx = 1/x.
     assert_close(
+        "ln gradient",
         &grad_of_sum(&x0, Var::ln),
         &array![4.0, 1.0, 1.0 / 3.0].into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
     // d(-x)/dx = -1, by the method and by the operator.
     assert_eq!(
@@ -161,21 +123,24 @@ fn powi_gradients_by_hand() {
     let x0 = array![-1.5, 0.5, 2.0].into_dyn();
     // y = x^2 so dy/dx = 2x.
     assert_close(
+        "powi(2) gradient",
         &grad_of_sum(&x0, |x| x.powi(2)),
         &array![-3.0, 1.0, 4.0].into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
     // y = x^3 so dy/dx = 3x^2.
     assert_close(
+        "powi(3) gradient",
         &grad_of_sum(&x0, |x| x.powi(3)),
         &array![6.75, 0.75, 12.0].into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
     // y = x^-1 so dy/dx = -x^-2.
     assert_close(
+        "powi(-1) gradient",
         &grad_of_sum(&x0, |x| x.powi(-1)),
         &array![-1.0 / 2.25, -4.0, -0.25].into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
     // y = x^1 so dy/dx = 1; y = x^0 = 1 so dy/dx = 0 (even at x = 0, where n x^(n-1) is 0 * inf).
     assert_eq!(
@@ -191,9 +156,10 @@ fn sqrt_gradient_by_hand() {
     // y = x^(1/2) so dy/dx = 1 / (2 x^(1/2)).
     let x0 = array![0.25, 1.0, 9.0].into_dyn();
     assert_close(
+        "sqrt gradient",
         &grad_of_sum(&x0, Var::sqrt),
         &array![1.0, 0.5, 1.0 / 6.0].into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
 }
 
@@ -202,7 +168,7 @@ fn sqrt_gradient_by_hand() {
 
 #[test]
 fn unary_ops_pass_gradcheck_f64() {
-    let mut rng = Rng(1);
+    let mut rng = Rng::new(1);
     let any = rng.array(&[3, 4], -2.0, 2.0);
     let pos = rng.array(&[3, 4], 0.3, 3.0);
     // relu is not differentiable at 0; random inputs in [-2, 2] stay farther than eps from it.
@@ -244,7 +210,7 @@ fn unary_ops_pass_gradcheck_f64() {
 
 #[test]
 fn unary_ops_pass_gradcheck_f32() {
-    let mut rng = Rng(2);
+    let mut rng = Rng::new(2);
     let any = rng.array(&[2, 3], -2.0, 2.0);
     let pos = rng.array(&[2, 3], 0.5, 3.0);
     check32(
@@ -279,8 +245,18 @@ fn arithmetic_same_shape_by_hand() {
     assert_eq!(run(|a, b| a * b), (b0.clone(), a0.clone()));
     // y = a / b: dy/da = 1/b, dy/db = -a/b^2.
     let (ga, gb) = run(|a, b| a / b);
-    assert_close(&ga, &b0.mapv(|b| 1.0 / b), 1e-15);
-    assert_close(&gb, &(-&a0 / (&b0 * &b0)), 1e-15);
+    assert_close(
+        "d(a / b)/da",
+        &ga,
+        &b0.mapv(|b| 1.0 / b),
+        Tol::new(1e-15, 1e-15),
+    );
+    assert_close(
+        "d(a / b)/db",
+        &gb,
+        &(-&a0 / (&b0 * &b0)),
+        Tol::new(1e-15, 1e-15),
+    );
 }
 
 #[test]
@@ -324,7 +300,7 @@ fn broadcasting_gradients_are_summed_back_by_hand() {
 
 #[test]
 fn broadcasting_arithmetic_passes_gradcheck() {
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3);
     let shapes: [(&[usize], &[usize]); 6] = [
         (&[2, 3], &[3]),
         (&[2, 1], &[1, 3]),
@@ -385,7 +361,7 @@ proptest! {
             .skip(drop_a.min(full.len()))
             .collect();
         let sb: Vec<usize> = full.iter().zip(&mask_b).map(|(&n, &one)| if one { 1 } else { n }).collect();
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let a = rng.array(&sa, -2.0, 2.0);
         let b = rng.array(&sb, 0.5, 2.0);
         let (va, vb) = (Var::new(a.clone()), Var::new(b.clone()));
@@ -450,16 +426,22 @@ fn operators_accept_vars_arrays_and_scalars() {
         8.0 / &x0,
     ];
     for (k, (got, want)) in forms.iter().zip(want).enumerate() {
-        assert_close(&got.data(), &want.into_dyn(), 1e-15);
+        assert_close(
+            &format!("form {k}"),
+            &got.data(),
+            &want.into_dyn(),
+            Tol::new(1e-15, 1e-15),
+        );
         assert!(got.requires_grad(), "form {k}");
     }
     // Arrays and scalars are constants: all of the gradient goes to x. y = sum(8/x + 2x):
     // dy/dx = -8/x^2 + 2.
     (8.0 / &x + &x * 2.0).sum().backward();
     assert_close(
+        "gradient of 8/x + 2x",
         &x.grad().unwrap(),
         &x0.mapv(|v| -8.0 / (v * v) + 2.0).into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
 
     // f32 as well.
@@ -550,7 +532,12 @@ fn same_var_twice_accumulates() {
     // y = sum(x / x) = n so dy/dx = 1/x - x/x^2 = 0.
     let x = Var::new(x0.clone());
     (&x / &x).sum().backward();
-    assert_close(&x.grad().unwrap(), &ArrayD::zeros(IxDyn(&[3])), 1e-15);
+    assert_close(
+        "gradient of x/x",
+        &x.grad().unwrap(),
+        &ArrayD::zeros(IxDyn(&[3])),
+        Tol::new(1e-15, 1e-15),
+    );
 
     // y = sum(x + x + x) so dy/dx = 3.
     let x = Var::new(x0.clone());
@@ -573,11 +560,16 @@ fn diamond_accumulates_both_paths() {
         let s = 1.0 / (1.0 + (-a).exp());
         (2.0 * a + s * (1.0 - s)) * a
     });
-    assert_close(&x.grad().unwrap(), &want, 1e-14);
+    assert_close(
+        "diamond gradient",
+        &x.grad().unwrap(),
+        &want,
+        Tol::new(1e-14, 1e-14),
+    );
 
     // A similar diamond, checked numerically, with an einsum on one branch and a longer other branch
     // (inputs away from 0, where |a| = sqrt(a^2) has no derivative).
-    let w = Rng(4).array(&[3, 2], -1.0, 1.0);
+    let w = Rng::new(4).array(&[3, 2], -1.0, 1.0);
     check64(
         |v| {
             let a = v[0].tanh();
@@ -614,9 +606,10 @@ fn reductions_by_hand() {
     // mean over 6 elements: dy/dx_ij = 1/6.
     assert_eq!(x.mean().item(), 3.5);
     assert_close(
+        "mean gradient",
         &grad_of_sum(&x0, Var::mean),
         &ArrayD::from_elem(IxDyn(&[2, 3]), 1.0 / 6.0),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
     // sum over axis 0 with upstream gradient g = (1, 10, 100): dx_ij = g_j.
     let s0 = x.sum_axes(&[0]);
@@ -632,11 +625,12 @@ fn reductions_by_hand() {
     assert_eq!(*m1.data(), array![2.0, 5.0].into_dyn());
     m1.backward_with(array![1.0, 2.0].into_dyn());
     assert_close(
+        "mean over axis 1, gradient",
         &x.grad().unwrap(),
         &array![[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
             .into_dyn()
             .mapv(|v| v / 3.0),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
     // Both axes in either order is the full sum; no axes is the identity.
     assert_eq!(x.sum_axes(&[1, 0]).item(), 21.0);
@@ -645,7 +639,7 @@ fn reductions_by_hand() {
 
 #[test]
 fn reductions_pass_gradcheck() {
-    let x = Rng(5).array(&[2, 3, 4], -1.0, 1.0);
+    let x = Rng::new(5).array(&[2, 3, 4], -1.0, 1.0);
     check64(|v| v[0].sum().powi(2), std::slice::from_ref(&x));
     check64(|v| v[0].mean().exp(), std::slice::from_ref(&x));
     for axes in [&[0][..], &[1], &[2], &[0, 2], &[2, 0], &[1, 2, 0]] {
@@ -697,9 +691,10 @@ fn softmax_rows_sum_to_one_and_are_stable() {
     // Row 0: e^0, e^0, e^-1 over their sum (the shift by the maximum changes nothing).
     let z = 2.0 + (-1f64).exp();
     assert_close(
+        "softmax row 0",
         &y.data().index_axis(Axis(0), 0).to_owned(),
         &array![1.0 / z, 1.0 / z, (-1f64).exp() / z].into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
     // Row 1 saturates to one-hot, row 2 is the textbook softmax.
     assert_eq!(
@@ -708,9 +703,10 @@ fn softmax_rows_sum_to_one_and_are_stable() {
     );
     let e = array![1f64.exp(), 2f64.exp(), 3f64.exp()];
     assert_close(
+        "softmax row 2",
         &y.data().index_axis(Axis(0), 2).to_owned(),
         &(&e / e.sum()).into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
     // Along axis 0 the columns sum to 1.
     for col in x.softmax(0).data().axis_iter(Axis(1)) {
@@ -736,9 +732,10 @@ fn softmax_gradient_by_hand() {
     assert!((y0 - 1.0 / (1.0 + (-0.7f64).exp())).abs() < 1e-15);
     y.backward_with(array![1.0, 0.0].into_dyn());
     assert_close(
+        "two-class softmax gradient",
         &x.grad().unwrap(),
         &array![y0 * y1, -y0 * y1].into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
 
     // log_softmax: y_i = x_i - ln(sum e^x), dy_0/dx_k = [k == 0] - softmax_k.
@@ -747,15 +744,16 @@ fn softmax_gradient_by_hand() {
     x.log_softmax(0)
         .backward_with(array![1.0, 0.0, 0.0].into_dyn());
     assert_close(
+        "log_softmax gradient",
         &x.grad().unwrap(),
         &array![1.0 - p[0], -p[1], -p[2]].into_dyn(),
-        1e-15,
+        Tol::new(1e-15, 1e-15),
     );
 }
 
 #[test]
 fn softmax_passes_gradcheck() {
-    let x = Rng(6).array(&[3, 4, 2], -3.0, 3.0);
+    let x = Rng::new(6).array(&[3, 4, 2], -3.0, 3.0);
     for axis in 0..3 {
         check64(
             |v| weighted(&v[0].softmax(axis), 20 + axis as u64),
@@ -805,7 +803,7 @@ fn mse_by_hand() {
     );
 
     // Against a Var target, gradients go to both.
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     check64(
         |v| mse(&v[0], &v[1]),
         &[rng.array(&[3, 2], -1.0, 1.0), rng.array(&[3, 2], -1.0, 1.0)],
@@ -847,7 +845,12 @@ fn cross_entropy_by_hand() {
         [p0[0] / 2.0, p0[1] / 2.0, (p0[2] - 1.0) / 2.0],
         [(1.0 / 3.0 - 1.0) / 2.0, 1.0 / 6.0, 1.0 / 6.0]
     ];
-    assert_close(&logits.grad().unwrap(), &want_grad.into_dyn(), 1e-15);
+    assert_close(
+        "cross_entropy gradient",
+        &logits.grad().unwrap(),
+        &want_grad.into_dyn(),
+        Tol::new(1e-15, 1e-15),
+    );
 
     // Agrees with the composition of the ops it fuses: -mean(log_softmax picked by one-hot).
     let logits = Var::new(logits0.into_dyn());
@@ -863,7 +866,7 @@ fn cross_entropy_by_hand() {
 
 #[test]
 fn cross_entropy_passes_gradcheck() {
-    let mut rng = Rng(8);
+    let mut rng = Rng::new(8);
     let logits = rng.array(&[4, 5], -3.0, 3.0);
     let labels = [0, 4, 2, 2];
     check64(
@@ -1011,7 +1014,12 @@ fn sgd_reduces_a_quadratic_loss() {
             last < 1e-3 * first,
             "momentum {momentum}: {first} -> {last}"
         );
-        assert_close(&w.data(), &w_star, 0.05);
+        assert_close(
+            &format!("momentum {momentum}: w"),
+            &w.data(),
+            &w_star,
+            Tol::new(0.05, 0.05),
+        );
     }
 }
 
@@ -1022,7 +1030,12 @@ fn sgd_step_by_hand() {
     let mut opt = Sgd::new(vec![w.clone()], 0.1);
     w.powi(2).sum().backward();
     opt.step();
-    assert_close(&w.data(), &array![0.8, -1.6].into_dyn(), 1e-15);
+    assert_close(
+        "one SGD step",
+        &w.data(),
+        &array![0.8, -1.6].into_dyn(),
+        Tol::new(1e-15, 1e-15),
+    );
     // Momentum 0.5, two steps on loss = sum(w) (g = 1): v1 = 1, w -= 0.1; v2 = 0.5 + 1, w -= 0.15.
     let w = Var::new(array![0.0].into_dyn());
     let mut opt = Sgd::new(vec![w.clone()], 0.1).with_momentum(0.5);
@@ -1031,7 +1044,12 @@ fn sgd_step_by_hand() {
         w.sum().backward();
         opt.step();
     }
-    assert_close(&w.data(), &array![-0.25].into_dyn(), 1e-15);
+    assert_close(
+        "two SGD steps with momentum",
+        &w.data(),
+        &array![-0.25].into_dyn(),
+        Tol::new(1e-15, 1e-15),
+    );
     // A parameter without a gradient is left alone.
     let unused = Var::new(array![5.0].into_dyn());
     let mut opt = Sgd::new(vec![unused.clone()], 0.1);
@@ -1065,21 +1083,26 @@ fn adam_first_step_by_hand() {
     let mut opt = Adam::new(vec![w.clone()], 0.1);
     w.powi(2).sum().backward();
     opt.step();
-    assert_close(&w.data(), &array![2.9, 0.099].into_dyn(), 1e-6);
+    assert_close(
+        "Adam's first step",
+        &w.data(),
+        &array![2.9, 0.099].into_dyn(),
+        Tol::new(1e-6, 1e-6),
+    );
 }
 
 #[test]
 fn adam_trains_a_tiny_classifier() {
     // Two linearly separable clusters (uniform noise around (1.5, -1.5) and (-1.5, 1.5)); logits = x W + b; the loss must fall.
-    let mut rng = Rng(9);
+    let mut rng = Rng::new(9);
     let n = 16;
     let labels: Vec<usize> = (0..n).map(|i| i % 2).collect();
     let x = Array2::from_shape_fn((n, 2), |(i, j)| {
         let centre = if labels[i] == j { 1.5 } else { -1.5 };
-        centre + rng.uniform(-0.5, 0.5)
+        centre + rng.between(-0.5, 0.5)
     })
     .into_dyn();
-    let w = Var::new(Rng(10).array(&[2, 2], -0.1, 0.1));
+    let w = Var::new(Rng::new(10).array(&[2, 2], -0.1, 0.1));
     let b = Var::new(ArrayD::zeros(IxDyn(&[2])));
     let mut opt = Adam::new(vec![w.clone(), b.clone()], 0.05);
     let loss =
@@ -1221,8 +1244,18 @@ fn optimizers_take_references_or_values() {
     let mut adam = Adam::new(params.iter(), 0.5);
     let r3 = run(&mut || adam.step());
     // Adam's first step moves every element by lr against the sign of its gradient.
-    assert_close(&r3.0, &array![2.5, -0.5].into_dyn(), 1e-7);
-    assert_close(&r3.1, &array![1.5].into_dyn(), 1e-7);
+    assert_close(
+        "Adam step by reference: w",
+        &r3.0,
+        &array![2.5, -0.5].into_dyn(),
+        Tol::new(1e-7, 1e-7),
+    );
+    assert_close(
+        "Adam step by reference: b",
+        &r3.1,
+        &array![1.5].into_dyn(),
+        Tol::new(1e-7, 1e-7),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,8 +1,13 @@
 //! Graph shapes for the autograd engine: an operand used twice, a diamond, a node reached by paths
 //! of different lengths (where the seed post's breadth-first walk is wrong), constant branches,
 //! `zero_grad` and repeated `backward`. Expected gradients are derived by hand in each test and, where
-//! noted, also checked by central finite differences.
+//! noted, also checked by central finite differences. Tolerances are relative to the largest
+//! magnitude of the expected array (`Tol::rel(..).of_largest()`).
 
+mod common;
+
+use common::assert::{assert_close, Tol};
+use common::finite_diff::central_difference;
 use einsum_runtime::{einsum, Var};
 use ndarray::{Array2, ArrayD, IxDyn};
 
@@ -14,31 +19,8 @@ fn mat(rows: usize, cols: usize, seed: usize) -> ArrayD<f64> {
     .into_dyn()
 }
 
-#[track_caller]
-fn assert_close(got: &ArrayD<f64>, want: &ArrayD<f64>, rtol: f64) {
-    assert_eq!(got.shape(), want.shape(), "shapes differ");
-    let scale = want.iter().fold(1e-300_f64, |m, w| m.max(w.abs()));
-    for (idx, (g, w)) in got.iter().zip(want.iter()).enumerate() {
-        assert!(
-            (g - w).abs() <= rtol * scale,
-            "element {idx}: got {g}, want {w} (rtol {rtol:e} of scale {scale})\n got: {got:?}\nwant: {want:?}"
-        );
-    }
-}
-
-/// Central finite differences of a scalar function of one array.
-fn finite_diff(x: &ArrayD<f64>, f: impl Fn(&ArrayD<f64>) -> f64) -> ArrayD<f64> {
-    let h = 1e-6;
-    let mut grad = ArrayD::zeros(x.raw_dim());
-    for (idx, g) in grad.indexed_iter_mut() {
-        let mut xp = x.clone();
-        xp[&idx] += h;
-        let mut xm = x.clone();
-        xm[&idx] -= h;
-        *g = (f(&xp) - f(&xm)) / (2.0 * h);
-    }
-    grad
-}
+/// The step of the central differences (of polynomials of values in [-1, 1]).
+const H: f64 = 1e-6;
 
 fn scalar(v: &Var<f64>) -> f64 {
     *v.data().first().expect("a one-element value")
@@ -50,13 +32,23 @@ fn operand_used_twice_gets_both_contributions() {
     let x = Var::new(x0.clone());
     let loss = einsum!("ij,ij->", x, x); // sum of squares
     loss.backward();
-    assert_close(&x.grad().unwrap(), &(&x0 * 2.0), 1e-15);
+    assert_close(
+        "x used twice",
+        &x.grad().unwrap(),
+        &(&x0 * 2.0),
+        Tol::rel(1e-15).of_largest(),
+    );
 
     // The same through a reference and a clone of the handle: one node, still 2x.
     let y = Var::new(x0.clone());
     let y2 = y.clone();
     einsum!("ij,ij->", &y, y2).backward();
-    assert_close(&y.grad().unwrap(), &(&x0 * 2.0), 1e-15);
+    assert_close(
+        "y through a reference and a clone",
+        &y.grad().unwrap(),
+        &(&x0 * 2.0),
+        Tol::rel(1e-15).of_largest(),
+    );
 
     // x·x as a matrix product: d/dx sum(G ∘ (x x)) = G xᵀ + xᵀ G.
     let s0 = mat(3, 3, 2);
@@ -66,7 +58,12 @@ fn operand_used_twice_gets_both_contributions() {
     let s2 = s0.clone().into_dimensionality::<ndarray::Ix2>().unwrap();
     let g2 = g0.into_dimensionality::<ndarray::Ix2>().unwrap();
     let want = (g2.dot(&s2.t()) + s2.t().dot(&g2)).into_dyn();
-    assert_close(&s.grad().unwrap(), &want, 1e-14);
+    assert_close(
+        "s in a matrix product with itself",
+        &s.grad().unwrap(),
+        &want,
+        Tol::rel(1e-14).of_largest(),
+    );
 }
 
 #[test]
@@ -88,18 +85,28 @@ fn diamond_accumulates_both_paths() {
     assert!((scalar(&loss) - s * s).abs() <= 1e-12 * (s * s).abs().max(1.0));
     let r: Vec<f64> = (0..4).map(|j| (0..2).map(|k| w0[[j, k]]).sum()).collect();
     let want = ArrayD::from_shape_fn(IxDyn(&[3, 4]), |ix| 2.0 * s * r[ix[1]]);
-    assert_close(&x.grad().unwrap(), &want, 1e-13);
+    assert_close(
+        "diamond",
+        &x.grad().unwrap(),
+        &want,
+        Tol::rel(1e-13).of_largest(),
+    );
     assert!(w.grad().is_none(), "a constant gets no gradient");
     assert!(a.grad().is_none(), "intermediate nodes keep no gradient");
 
     // And by finite differences of the whole function.
-    let fd = finite_diff(&x0, |x| {
+    let fd = central_difference(&x0, H, |x| {
         let a = einsum!("ij,jk->ik", x, w0);
         let b = einsum!("ik->i", a);
         let c = einsum!("ik->k", a);
         einsum!("i,k->", b, c).into_scalar()
     });
-    assert_close(&x.grad().unwrap(), &fd, 1e-7);
+    assert_close(
+        "diamond vs finite differences",
+        &x.grad().unwrap(),
+        &fd,
+        Tol::rel(1e-7).of_largest(),
+    );
 }
 
 #[test]
@@ -126,8 +133,18 @@ fn node_reached_by_paths_of_different_lengths() {
     let dh = h0.mapv(|v| 3.0 * v * v);
     let w2 = w0.clone().into_dimensionality::<ndarray::Ix2>().unwrap();
     let x2 = x0.clone().into_dimensionality::<ndarray::Ix2>().unwrap();
-    assert_close(&x.grad().unwrap(), &dh.dot(&w2.t()).into_dyn(), 1e-13);
-    assert_close(&w.grad().unwrap(), &x2.t().dot(&dh).into_dyn(), 1e-13);
+    assert_close(
+        "x",
+        &x.grad().unwrap(),
+        &dh.dot(&w2.t()).into_dyn(),
+        Tol::rel(1e-13).of_largest(),
+    );
+    assert_close(
+        "w",
+        &w.grad().unwrap(),
+        &x2.t().dot(&dh).into_dyn(),
+        Tol::rel(1e-13).of_largest(),
+    );
 
     let loss_of = |x: &ArrayD<f64>, w: &ArrayD<f64>| {
         let h = einsum!("ij,jk->ik", x, w);
@@ -135,21 +152,28 @@ fn node_reached_by_paths_of_different_lengths() {
         einsum!("ik,ik->", g, h).into_scalar()
     };
     assert_close(
+        "x vs finite differences",
         &x.grad().unwrap(),
-        &finite_diff(&x0, |x| loss_of(x, &w0)),
-        1e-7,
+        &central_difference(&x0, H, |x| loss_of(x, &w0)),
+        Tol::rel(1e-7).of_largest(),
     );
     assert_close(
+        "w vs finite differences",
         &w.grad().unwrap(),
-        &finite_diff(&w0, |w| loss_of(&x0, w)),
-        1e-7,
+        &central_difference(&w0, H, |w| loss_of(&x0, w)),
+        Tol::rel(1e-7).of_largest(),
     );
 
     // A leaf reached by paths of lengths 1 and 2: sum(x ∘ (x ∘ x)) = sum(x³) → 3x².
     let y = Var::new(x0.clone());
     let cube = einsum!("ij,ij->", y, einsum!("ij,ij->ij", y, y));
     cube.backward();
-    assert_close(&y.grad().unwrap(), &x0.mapv(|v| 3.0 * v * v), 1e-14);
+    assert_close(
+        "x in sum(x ∘ (x ∘ x))",
+        &y.grad().unwrap(),
+        &x0.mapv(|v| 3.0 * v * v),
+        Tol::rel(1e-14).of_largest(),
+    );
 
     // A long chain beside a short one: A = sum(h), B = sum(k(k(k(h)))) with k(u) = 2u (a constant
     // scalar times u), loss = A·B = 8A². h reaches the loss in 2 steps and in 5; d loss / d h = 16A
@@ -167,7 +191,7 @@ fn node_reached_by_paths_of_different_lengths() {
     let a_val = scalar(&sum_a);
     let r: Vec<f64> = (0..3).map(|j| (0..4).map(|k| w0[[j, k]]).sum()).collect();
     let want = ArrayD::from_shape_fn(IxDyn(&[2, 3]), |ix| 16.0 * a_val * r[ix[1]]);
-    assert_close(&z.grad().unwrap(), &want, 1e-13);
+    assert_close("z", &z.grad().unwrap(), &want, Tol::rel(1e-13).of_largest());
 }
 
 #[test]
@@ -181,20 +205,35 @@ fn constant_branches_get_no_gradient() {
     assert!(!k.requires_grad());
     let loss = einsum!("ij,ij->", x, k);
     loss.backward();
-    assert_close(&x.grad().unwrap(), &(&c0 * &c0), 1e-15);
+    assert_close(
+        "x beside a constant branch",
+        &x.grad().unwrap(),
+        &(&c0 * &c0),
+        Tol::rel(1e-15).of_largest(),
+    );
     assert!(c.grad().is_none());
     assert!(k.grad().is_none());
 
     // Arrays passed beside a Var are constants too.
     let y = Var::new(x0.clone());
     einsum!("ij,ij->", y, c0).backward();
-    assert_close(&y.grad().unwrap(), &c0, 1e-15);
+    assert_close(
+        "y beside an array",
+        &y.grad().unwrap(),
+        &c0,
+        Tol::rel(1e-15).of_largest(),
+    );
 
     // A detached copy is a constant: sum(x ∘ detach(x)) has gradient x, not 2x.
     let z = Var::new(x0.clone());
     let d = z.detach();
     einsum!("ij,ij->", z, d).backward();
-    assert_close(&z.grad().unwrap(), &x0, 1e-15);
+    assert_close(
+        "z beside its detached copy",
+        &z.grad().unwrap(),
+        &x0,
+        Tol::rel(1e-15).of_largest(),
+    );
     assert!(d.grad().is_none());
 
     // backward from a constant does nothing and does not panic.
@@ -224,14 +263,39 @@ fn zero_grad_clears_and_backward_twice_accumulates() {
 
     // Same graph again: gradients add up.
     loss.backward();
-    assert_close(&x.grad().unwrap(), &(&once_x * 2.0), 1e-15);
-    assert_close(&w.grad().unwrap(), &(&once_w * 2.0), 1e-15);
+    assert_close(
+        "x after two passes",
+        &x.grad().unwrap(),
+        &(&once_x * 2.0),
+        Tol::rel(1e-15).of_largest(),
+    );
+    assert_close(
+        "w after two passes",
+        &w.grad().unwrap(),
+        &(&once_w * 2.0),
+        Tol::rel(1e-15).of_largest(),
+    );
 
     x.zero_grad();
     assert!(x.grad().is_none());
-    assert_close(&w.grad().unwrap(), &(&once_w * 2.0), 1e-15);
+    assert_close(
+        "w after zero_grad of x",
+        &w.grad().unwrap(),
+        &(&once_w * 2.0),
+        Tol::rel(1e-15).of_largest(),
+    );
 
     loss.backward();
-    assert_close(&x.grad().unwrap(), &once_x, 1e-15);
-    assert_close(&w.grad().unwrap(), &(&once_w * 3.0), 1e-15);
+    assert_close(
+        "x after zero_grad and a third pass",
+        &x.grad().unwrap(),
+        &once_x,
+        Tol::rel(1e-15).of_largest(),
+    );
+    assert_close(
+        "w after three passes",
+        &w.grad().unwrap(),
+        &(&once_w * 3.0),
+        Tol::rel(1e-15).of_largest(),
+    );
 }

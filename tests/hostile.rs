@@ -2,6 +2,9 @@
 //! NaN and infinities, empty arrays, all 52 labels, many operands, hostile strides. Each must give the
 //! right answer or a clear error: never undefined behaviour, an abort or a hang.
 
+mod common;
+
+use common::panics::panic_location;
 use einsum_runtime::{einsum, einsum_vjp, try_einsum, ErrorKind};
 use ndarray::{arr0, s, Array1, Array2, ArrayD, IxDyn};
 
@@ -240,32 +243,6 @@ fn backward_with_a_wrong_gradient_shape_panics_clearly() {
     let a = Array2::<f64>::ones((2, 2));
     let (_, back) = einsum_vjp!("ij,jk->ik", a, a);
     let _ = back(&Array2::ones((3, 3)));
-}
-
-/// Runs `f`, which must panic with a message containing `needle`, and returns where it panicked.
-fn panic_location(
-    needle: &'static str,
-    f: impl FnOnce() + std::panic::UnwindSafe,
-) -> (String, u32) {
-    use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Option<(String, u32)>>> = Arc::default();
-    let hook_seen = Arc::clone(&seen);
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_default();
-        if message.contains(needle) {
-            *hook_seen.lock().unwrap() = info.location().map(|l| (l.file().to_owned(), l.line()));
-        }
-    }));
-    let result = std::panic::catch_unwind(f);
-    std::panic::set_hook(previous);
-    assert!(result.is_err(), "expected a panic");
-    let location = seen.lock().unwrap().take();
-    location.expect("the panic carried the expected message")
 }
 
 /// An extent mismatch panics at the user's line (the generated code's `#[track_caller]` entry), so

@@ -27,7 +27,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::*;
+use common::{assert::*, checks::*, elem::*, finite_diff::*, layouts::*, reference::*, rng::*};
 use einsum_runtime::{einsum, einsum_vjp};
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, ShapeBuilder, Slice};
 use proptest::prelude::{any, prop, prop_oneof, Just, Strategy};
@@ -487,13 +487,12 @@ fn check(pattern: &str, fwd: Fwd<f64>, vjp: Vjp<f64>, d: &Draw) {
         .iter()
         .copied()
         .collect();
-    let tol = |s: f64| 1e-12 * (s + 1e-3);
     let got = fwd(&ops);
     assert_close(
         &format!("{what}: einsum!"),
-        &got.view(),
-        &want.view(),
-        |_, i| tol(scale[i]),
+        &got,
+        &want,
+        f64::TOL.of(&scale),
     );
 
     // 2. Gradients.
@@ -503,9 +502,9 @@ fn check(pattern: &str, fwd: Fwd<f64>, vjp: Vjp<f64>, d: &Draw) {
     let (z, grads) = vjp(&ops, &g_laid);
     assert_close(
         &format!("{what}: einsum_vjp! value"),
-        &z.view(),
-        &want.view(),
-        |_, i| tol(scale[i]),
+        &z,
+        &want,
+        f64::TOL.of(&scale),
     );
     assert_eq!(grads.len(), ops.len(), "{what}: one gradient per operand");
     let (want_grads, grad_scales) = reference_gradients(pattern, &logical, &g);
@@ -513,9 +512,9 @@ fn check(pattern: &str, fwd: Fwd<f64>, vjp: Vjp<f64>, d: &Draw) {
         let sk: Vec<f64> = grad_scales[k].iter().copied().collect();
         assert_close(
             &format!("{what}: gradient of operand {k}"),
-            &gk.view(),
-            &wk.view(),
-            |_, i| tol(sk[i]),
+            gk,
+            wk,
+            f64::TOL.of(&sk),
         );
     }
 
@@ -533,9 +532,9 @@ fn check(pattern: &str, fwd: Fwd<f64>, vjp: Vjp<f64>, d: &Draw) {
                 &format!(
                     "{what}: the test's reference gradient of operand {k} vs finite differences"
                 ),
-                &wk.view(),
-                &fd.view(),
-                |_, i| 1e-6 * (1.0 + sk[i]),
+                wk,
+                &fd,
+                Tol::new(1e-6, 1e-6).of(&sk),
             );
         }
     }
@@ -648,9 +647,9 @@ fn reference_gradients_match_finite_differences() {
             let fd = finite_difference(pattern, &ops, &g, k);
             assert_close(
                 &format!("{pattern} operand {k}"),
-                &gk.view(),
-                &fd.view(),
-                |w, _| 1e-8 * (1.0 + w.abs()),
+                gk,
+                &fd,
+                Tol::new(1e-8, 1e-8),
             );
         }
     }

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::*;
+use common::{assert::*, checks::*, elem::*, layouts::*, reference::*, rng::*, shapes::*};
 use einsum_runtime::{einsum, try_einsum};
 use ndarray::{
     Array0, Array1, Array2, Array3, Array4, Array6, ArrayD, ArrayViewD, CowArray, Ix0, Ix1, Ix2,
@@ -110,14 +110,12 @@ fn reference_agrees_with_ndarray() {
     let b: ArrayD<f64> = random_array(&[4, 5], &mut rng);
     let a2 = a.clone().into_dimensionality::<Ix2>().unwrap();
     let b2 = b.clone().into_dimensionality::<Ix2>().unwrap();
-    let close = |x: &ArrayD<f64>, y: &ArrayD<f64>| {
-        x.shape() == y.shape() && x.iter().zip(y).all(|(p, q)| (p - q).abs() < 1e-12)
-    };
+    let tol = Tol::abs(1e-12);
     let c = reference("ij,jk->ik", &[a.view(), b.view()]);
-    assert!(close(&c, &a2.dot(&b2).into_dyn()));
+    assert_close("matmul", &c, &a2.dot(&b2), tol);
     // Implicit output: sorted, upper case first.
     let c = reference("ij,jk", &[a.view(), b.view()]);
-    assert!(close(&c, &a2.dot(&b2).into_dyn()));
+    assert_close("implicit matmul", &c, &a2.dot(&b2), tol);
     let x: ArrayD<f64> = random_array(&[2, 3], &mut rng);
     let y: ArrayD<f64> = random_array(&[3, 4], &mut rng);
     assert_eq!(reference("ab,bC", &[x.view(), y.view()]).shape(), [4, 2]);
@@ -134,16 +132,18 @@ fn reference_agrees_with_ndarray() {
     let x: ArrayD<f64> = random_array(&[2, 3, 4], &mut rng);
     let y: ArrayD<f64> = random_array(&[4], &mut rng);
     let z = reference("...,...->...", &[x.view(), y.view()]);
-    assert!(close(&z, &(&x * &y)));
+    assert_close("ellipsis product", &z, &(&x * &y), tol);
     let s = reference("...,...->", &[x.view(), y.view()])[[]];
     assert!((s - (&x * &y).sum()).abs() < 1e-12);
     // Size-1 broadcasting of a label.
     let r: ArrayD<f64> = random_array(&[1, 4], &mut rng);
     let w: ArrayD<f64> = random_array(&[3, 4], &mut rng);
-    assert!(close(
+    assert_close(
+        "size-1 broadcasting",
         &reference("ij,ij->ij", &[r.view(), w.view()]),
-        &(&r * &w)
-    ));
+        &(&r * &w),
+        tol,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

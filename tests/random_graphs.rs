@@ -22,46 +22,19 @@
 //! value exceeds a small bound is multiplied by a power of two before it feeds another op (`exp` gets
 //! a tighter bound). The generator computes those values once, when it builds the program.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
+use common::reference::{parse, RefPattern};
+use common::rng::Rng;
 use einsum_runtime::{einsum, gradcheck, Var};
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 // ---------------------------------------------------------------------------------------------------
-// Random numbers and shapes
-
-/// splitmix64: small and seeded, so a program is a pure function of its raw description.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    fn coin(&mut self) -> bool {
-        self.next_u64() & 1 == 1
-    }
-
-    /// Uniform in [lo, hi).
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn array(&mut self, shape: &[usize]) -> ArrayD<f64> {
-        ArrayD::from_shape_simple_fn(IxDyn(shape), || self.uniform(-1.0, 1.0))
-    }
-}
+// Shapes
 
 /// Shapes of leaves, constants and arrays: mostly (2, 3), plus its transpose, a row, a column, vectors
 /// and a 0-d value, so that broadcasting and every einsum pattern below find operands.
@@ -157,42 +130,18 @@ einsum_patterns! {
     ternary: ["ij,jk,kl->il", "i,ij,j->", "ij,ij,ij->ij"],
 }
 
-/// One term of a pattern: labels before and after an optional `...`.
-struct Term {
-    pre: Vec<char>,
-    ellipsis: bool,
-    post: Vec<char>,
-}
-
-fn parse_term(s: &str) -> Term {
-    match s.split_once("...") {
-        Some((pre, post)) => Term {
-            pre: pre.chars().collect(),
-            ellipsis: true,
-            post: post.chars().collect(),
-        },
-        None => Term {
-            pre: s.chars().collect(),
-            ellipsis: false,
-            post: Vec::new(),
-        },
-    }
-}
-
-/// The input terms and the output term of a pattern.
-fn parse_pattern(pattern: &str) -> (Vec<Term>, Term) {
-    let (lhs, out) = pattern.split_once("->").expect("explicit output");
-    (lhs.split(',').map(parse_term).collect(), parse_term(out))
-}
-
 /// The result shape of `pattern` on operands of `shapes` (`None` where an operand is missing or the
 /// shapes do not fit): each operand's rank matches its term, a label repeated inside one term has one
 /// extent there, a label's extents across operands agree or are 1 (the library broadcasts those), and
 /// the `...` dimensions broadcast like numpy's. With `shapes` shorter than the pattern's operand list,
 /// only the consistency of the operands given is checked (and `Some(vec![])` returned).
 fn einsum_shape(pattern: &str, shapes: &[Option<&[usize]>]) -> Option<Vec<usize>> {
-    let (terms, out) = parse_pattern(pattern);
-    let mut extents: BTreeMap<char, usize> = BTreeMap::new();
+    let RefPattern {
+        inputs: terms,
+        output,
+    } = parse(pattern);
+    let out = output.expect("the patterns here have an explicit output");
+    let mut extents: BTreeMap<u8, usize> = BTreeMap::new();
     let mut dots: Vec<usize> = Vec::new();
     let mut complete = shapes.len() == terms.len();
     for (k, term) in terms.iter().enumerate() {
@@ -200,17 +149,17 @@ fn einsum_shape(pattern: &str, shapes: &[Option<&[usize]>]) -> Option<Vec<usize>
             complete = false;
             continue;
         };
-        let named = term.pre.len() + term.post.len();
+        let named = term.named();
         if shape.len() < named || (!term.ellipsis && shape.len() != named) {
             return None;
         }
-        let post = &shape[shape.len() - term.post.len()..];
-        let mut local: BTreeMap<char, usize> = BTreeMap::new();
+        let after = &shape[shape.len() - term.after.len()..];
+        let mut local: BTreeMap<u8, usize> = BTreeMap::new();
         for (&c, &e) in term
-            .pre
+            .before
             .iter()
-            .zip(&shape[..term.pre.len()])
-            .chain(term.post.iter().zip(post))
+            .zip(&shape[..term.before.len()])
+            .chain(term.after.iter().zip(after))
         {
             if *local.entry(c).or_insert(e) != e {
                 return None; // a diagonal of a non-square operand
@@ -221,17 +170,20 @@ fn einsum_shape(pattern: &str, shapes: &[Option<&[usize]>]) -> Option<Vec<usize>
             *g = broadcast(&[*g], &[e])?[0];
         }
         if term.ellipsis {
-            dots = broadcast(&dots, &shape[term.pre.len()..shape.len() - term.post.len()])?;
+            dots = broadcast(
+                &dots,
+                &shape[term.before.len()..shape.len() - term.after.len()],
+            )?;
         }
     }
     if !complete {
         return Some(Vec::new());
     }
-    let mut result: Vec<usize> = out.pre.iter().map(|c| extents[c]).collect();
+    let mut result: Vec<usize> = out.before.iter().map(|c| extents[c]).collect();
     if out.ellipsis {
         result.extend(&dots);
     }
-    result.extend(out.post.iter().map(|c| extents[c]));
+    result.extend(out.after.iter().map(|c| extents[c]));
     Some(result)
 }
 
@@ -627,7 +579,7 @@ impl Builder {
 
     /// Adds the steps of one raw op.
     fn op(&mut self, kind: u8, seed: u64) {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let all: Vec<usize> = (0..self.meta.len()).collect();
         let x = self.pick(&mut rng, &all);
         match kind {
@@ -685,7 +637,8 @@ impl Builder {
             }
             13 => {
                 // With a scalar: on the right, or on the left (then dividing by 1 + x*x).
-                let s = [0.5, 1.0, 1.5, 2.0][rng.below(4)] * if rng.coin() { -1.0 } else { 1.0 };
+                let s =
+                    [0.5, 1.0, 1.5, 2.0][rng.below(4)] * if rng.chance(0.5) { -1.0 } else { 1.0 };
                 let x = self.tame(x, LIMIT);
                 match rng.below(8) {
                     k @ 0..=3 => {
@@ -733,7 +686,7 @@ impl Builder {
                 let x = self.pick(&mut rng, &cands);
                 let axis = rng.below(self.shape(x).len());
                 let x = self.tame(x, LIMIT);
-                if rng.coin() {
+                if rng.chance(0.5) {
                     self.push(Step::Softmax(x, axis));
                 } else {
                     self.push(Step::LogSoftmax(x, axis));
@@ -741,13 +694,14 @@ impl Builder {
             }
             23 => {
                 // A random subset of the axes (possibly none or all), in random order.
-                let mut axes: Vec<usize> =
-                    (0..self.shape(x).len()).filter(|_| rng.coin()).collect();
-                if rng.coin() {
+                let mut axes: Vec<usize> = (0..self.shape(x).len())
+                    .filter(|_| rng.chance(0.5))
+                    .collect();
+                if rng.chance(0.5) {
                     axes.reverse();
                 }
                 let x = self.tame(x, LIMIT);
-                if rng.coin() {
+                if rng.chance(0.5) {
                     self.push(Step::SumAxes(x, axes));
                 } else {
                     self.push(Step::MeanAxes(x, axes));
@@ -755,7 +709,7 @@ impl Builder {
             }
             24 => {
                 let x = self.tame(x, LIMIT);
-                if rng.coin() {
+                if rng.chance(0.5) {
                     self.push(Step::Sum(x));
                 } else {
                     self.push(Step::Mean(x));
@@ -781,7 +735,7 @@ impl Builder {
     /// fits.
     fn einsum(&mut self, rng: &mut Rng, table: &[&'static str]) {
         let pattern = table[rng.below(table.len())];
-        let arity = parse_pattern(pattern).0.len();
+        let arity = parse(pattern).inputs.len();
         // The Var operand chosen first sits at position 0 or 1; the others may be arrays.
         let primary = rng.below(arity.min(2));
         let mut chosen: Vec<Option<Opnd>> = vec![None; arity];
@@ -851,23 +805,23 @@ impl Builder {
 
 /// Turns a raw description into a program.
 fn build(raw: &Raw) -> Program {
-    let mut rng = Rng(raw.seed);
+    let mut rng = Rng::new(raw.seed);
     // The first leaf is always (2, 3), the shape most ops accept.
     let leaves: Vec<ArrayD<f64>> = raw
         .leaf_shapes
         .iter()
         .enumerate()
-        .map(|(k, &s)| rng.array(SHAPES[if k == 0 { 0 } else { s }]))
+        .map(|(k, &s)| rng.array(SHAPES[if k == 0 { 0 } else { s }], -1.0, 1.0))
         .collect();
     let constants: Vec<ArrayD<f64>> = raw
         .constant_shapes
         .iter()
-        .map(|&s| rng.array(SHAPES[s]))
+        .map(|&s| rng.array(SHAPES[s], -1.0, 1.0))
         .collect();
     let arrays: Vec<ArrayD<f64>> = raw
         .array_shapes
         .iter()
-        .map(|&s| rng.array(SHAPES[s]))
+        .map(|&s| rng.array(SHAPES[s], -1.0, 1.0))
         .collect();
     let mut b = Builder {
         arrays,
@@ -890,7 +844,7 @@ fn build(raw: &Raw) -> Program {
         b.op(kind % OP_KINDS, seed);
     }
     let last = b.meta.len() - 1;
-    let weight = rng.array(&b.meta[last].shape);
+    let weight = rng.array(&b.meta[last].shape, -1.0, 1.0);
     let n_fixed = leaves.len() + constants.len();
     let mut read = vec![false; b.meta.len()];
     for step in &b.steps {
@@ -900,7 +854,7 @@ fn build(raw: &Raw) -> Program {
     }
     let extra: Vec<usize> = (n_fixed..last)
         .filter(|&i| !read[i])
-        .filter(|_| rng.coin())
+        .filter(|_| rng.chance(0.5))
         .collect();
     Program {
         leaves,
@@ -1147,11 +1101,11 @@ fn features(p: &Program) -> BTreeSet<String> {
                         Opnd::ArrT(k) => p.arrays[k].shape().iter().rev().copied().collect(),
                     })
                     .collect();
-                let (terms, _) = parse_pattern(pattern);
-                let mut ext: BTreeMap<char, BTreeSet<usize>> = BTreeMap::new();
+                let terms = parse(pattern).inputs;
+                let mut ext: BTreeMap<u8, BTreeSet<usize>> = BTreeMap::new();
                 for (t, s) in terms.iter().zip(&shapes) {
                     if !t.ellipsis {
-                        for (c, e) in t.pre.iter().zip(s) {
+                        for (c, e) in t.before.iter().zip(s) {
                             ext.entry(*c).or_default().insert(*e);
                         }
                     }
@@ -1213,7 +1167,7 @@ fn features(p: &Program) -> BTreeSet<String> {
 /// operands fails here.
 #[test]
 fn generator_covers_every_op_and_graph_feature() {
-    let mut rng = Rng(0xC0FF_EE00);
+    let mut rng = Rng::new(0xC0FF_EE00);
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut steps = 0;
     for _ in 0..1500 {

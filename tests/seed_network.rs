@@ -13,33 +13,22 @@
 //! network's gradients are small (about 1e-7 to 5e-3, the output sigmoid sits at 0.996), so a bare
 //! absolute 1e-10 would be much weaker than it looks.
 
+mod common;
+
+use common::assert::{assert_close, Tol};
+use common::checks::same_dim;
 use einsum_runtime::{einsum, einsum_vjp, Var};
-use ndarray::{Array, ArrayD, Dimension};
+use ndarray::ArrayD;
 use serde_json::Value;
 
 #[path = "fixtures/seed_network.rs"]
 mod seed;
-use seed::{array, fixture, rel_err};
+use seed::{array, fixture};
 
 const RTOL: f64 = 1e-10;
 
-#[track_caller]
-fn assert_close<D: Dimension>(what: &str, got: &Array<f64, D>, want: &ArrayD<f64>) {
-    match rel_err(got.view().into_dyn(), want) {
-        Ok(err) if err <= RTOL => {}
-        Ok(err) => {
-            panic!("{what}: relative error {err:e} > {RTOL:e}\n got: {got:?}\nwant: {want:?}")
-        }
-        Err(e) => panic!("{what}: {e}"),
-    }
-}
-
-/// Gives an upstream gradient read from the fixture the static dimension type of `like`.
-fn as_dim_of<D: Dimension>(g: &ArrayD<f64>, _like: &Array<f64, D>) -> Array<f64, D> {
-    g.clone()
-        .into_dimensionality::<D>()
-        .expect("upstream gradient has the output's rank")
-}
+/// Every element within `RTOL` of the largest magnitude of the expected array.
+const TOL: Tol<'static> = Tol::rel(RTOL).of_largest();
 
 #[test]
 fn seed_network_matches_jax() {
@@ -59,7 +48,7 @@ fn seed_network_matches_jax() {
     );
 
     out.backward();
-    assert_close("grad x", &x.grad().unwrap(), &array(&net["grad_x"]));
+    assert_close("grad x", &x.grad().unwrap(), &array(&net["grad_x"]), TOL);
     for (k, (w, want)) in weights
         .iter()
         .zip(net["grad_weights"].as_array().unwrap())
@@ -69,6 +58,7 @@ fn seed_network_matches_jax() {
             &format!("grad weight {k} ({})", seed::PATTERNS[k]),
             &w.grad().expect("a weight gets a gradient"),
             &array(want),
+            TOL,
         );
     }
 }
@@ -90,22 +80,22 @@ macro_rules! check_case {
         assert!(it.next().is_none(), "operand count");
 
         let (z, back) = einsum_vjp!($pattern, $($op),+);
-        assert_close(concat!($name, ": einsum_vjp! value"), &z, &want_out);
-        let ($($op,)+) = back(&as_dim_of(&upstream, &z));
+        assert_close(concat!($name, ": einsum_vjp! value"), &z, &want_out, TOL);
+        let ($($op,)+) = back(&same_dim(&z, &upstream));
         let got: Vec<ArrayD<f64>> = vec![$($op.into_dyn()),+];
         assert_eq!(got.len(), want.len(), "case {}: gradient count", $name);
         for (k, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_close(&format!("{}: einsum_vjp! grad {k}", $name), g, w);
+            assert_close(&format!("{}: einsum_vjp! grad {k}", $name), g, w, TOL);
         }
 
         let vars: Vec<Var<f64>> = ops.iter().cloned().map(Var::new).collect();
         let mut it = vars.iter();
         $(let $op = it.next().unwrap();)+
         let z = einsum!($pattern, $($op),+);
-        assert_close(concat!($name, ": Var value"), &*z.data(), &want_out);
+        assert_close(concat!($name, ": Var value"), &*z.data(), &want_out, TOL);
         z.backward_with(upstream);
         for (k, (v, w)) in vars.iter().zip(&want).enumerate() {
-            assert_close(&format!("{}: Var grad {k}", $name), &v.grad().unwrap(), w);
+            assert_close(&format!("{}: Var grad {k}", $name), &v.grad().unwrap(), w, TOL);
         }
     }};
     ($cases:expr, $name:literal, $pattern:tt, same $op:ident) => {{
@@ -118,15 +108,15 @@ macro_rules! check_case {
         let want = array(&c["grads"][0]);
 
         let (z, back) = einsum_vjp!($pattern, $op, $op);
-        assert_close(concat!($name, ": einsum_vjp! value"), &z, &want_out);
-        let (ga, gb) = back(&as_dim_of(&upstream, &z));
-        assert_close(concat!($name, ": einsum_vjp! grads summed"), &(ga + gb), &want);
+        assert_close(concat!($name, ": einsum_vjp! value"), &z, &want_out, TOL);
+        let (ga, gb) = back(&same_dim(&z, &upstream));
+        assert_close(concat!($name, ": einsum_vjp! grads summed"), &(ga + gb), &want, TOL);
 
         let v = Var::new($op.clone());
         let z = einsum!($pattern, v, v);
-        assert_close(concat!($name, ": Var value"), &*z.data(), &want_out);
+        assert_close(concat!($name, ": Var value"), &*z.data(), &want_out, TOL);
         z.backward_with(upstream);
-        assert_close(concat!($name, ": Var grad"), &v.grad().unwrap(), &want);
+        assert_close(concat!($name, ": Var grad"), &v.grad().unwrap(), &want, TOL);
     }};
 }
 

@@ -5,31 +5,20 @@
 //! shares no code with the op's backward closure (explicit index arithmetic on small arrays), and
 //! (2) a `gradcheck` against central finite differences at random inputs, through a weighted sum with
 //! fixed random weights, so that every element of the op's output is seen with a different weight.
-//! Random inputs come from a seeded `StdRng`, so failures reproduce.
+//! Random inputs and weights come from the suite's seeded generator (`common::rng`), so failures
+//! reproduce; `dropout` and `init` draw from a seeded `StdRng`, as their API asks.
 
-use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+mod common;
 
+use common::assert::{assert_close, Tol};
+use common::autograd::{check32, check64, seeded_array, weighted, weighted32};
+use common::panics::panic_location;
 use einsum_runtime::rand::{rngs::StdRng, SeedableRng};
-use einsum_runtime::{gradcheck, init, no_grad, OpError, Var};
+use einsum_runtime::{init, no_grad, OpError, Var};
 use ndarray::{array, s, Array1, Array2, Array3, ArrayD, Axis, IxDyn, Slice};
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
-
-/// Uniform in [-1, 1) from a seeded generator.
-fn random(shape: &[usize], seed: u64) -> ArrayD<f64> {
-    init::uniform(shape, -1.0, 1.0, &mut StdRng::seed_from_u64(seed))
-}
-
-/// `sum(w ∘ y)` with fixed random weights `w`: its gradient with respect to y is `w`.
-fn weighted(y: &Var<f64>, seed: u64) -> Var<f64> {
-    (y * random(&y.shape(), seed)).sum()
-}
-
-fn weighted32(y: &Var<f32>, seed: u64) -> Var<f32> {
-    (y * random(&y.shape(), seed).mapv(|v| v as f32)).sum()
-}
 
 /// The gradient of `sum(w ∘ op(x))` with respect to x, and `w`.
 fn grad_with_weights(
@@ -38,35 +27,9 @@ fn grad_with_weights(
 ) -> (ArrayD<f64>, ArrayD<f64>) {
     let x = Var::new(x0.clone());
     let y = op(&x);
-    let w = random(&y.shape(), 99);
+    let w = seeded_array(&y.shape(), 99);
     (&y * &w).sum().backward();
     (x.grad().expect("x is on the path"), w)
-}
-
-/// gradcheck in f64 with tight settings.
-#[track_caller]
-fn check64(f: impl Fn(&[Var<f64>]) -> Var<f64>, inputs: &[ArrayD<f64>]) {
-    match gradcheck(f, inputs, 1e-6, 1e-6) {
-        Ok(r) => assert!(r.max_error <= 1e-6 && r.checked > 0, "{r:?}"),
-        Err(e) => panic!("{e}"),
-    }
-}
-
-/// gradcheck in f32 with loose settings.
-#[track_caller]
-fn check32(f: impl Fn(&[Var<f32>]) -> Var<f32>, inputs: &[ArrayD<f64>]) {
-    let inputs: Vec<ArrayD<f32>> = inputs.iter().map(|a| a.mapv(|v| v as f32)).collect();
-    if let Err(e) = gradcheck(f, &inputs, 1e-2, 1e-2) {
-        panic!("{e}");
-    }
-}
-
-#[track_caller]
-fn assert_close(got: &ArrayD<f64>, want: &ArrayD<f64>, tol: f64) {
-    assert_eq!(got.shape(), want.shape(), "shapes differ");
-    for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() <= tol, "got {got}\nwant {want}");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -74,7 +37,7 @@ fn assert_close(got: &ArrayD<f64>, want: &ArrayD<f64>, tol: f64) {
 
 #[test]
 fn reshape_by_hand_and_gradcheck() {
-    let x0 = random(&[2, 3], 1);
+    let x0 = seeded_array(&[2, 3], 1);
     let (g, w) = grad_with_weights(&x0, |x| x.reshape(&[3, 1, 2]));
     // y = x in a new shape, same row-major order: dy_k/dx_k = 1 for the flat index k, so the
     // gradient is w's elements in row-major order, laid out as x.
@@ -96,7 +59,7 @@ fn reshape_by_hand_and_gradcheck() {
 
 #[test]
 fn slice_by_hand_and_gradcheck() {
-    let x0 = random(&[3, 4], 4);
+    let x0 = seeded_array(&[3, 4], 4);
     // y = x[1.., ::2] picks rows 1, 2 and columns 0, 2: dy_ab/dx_ij = 1 iff i = a + 1, j = 2 b.
     let (g, w) = grad_with_weights(&x0, |x| x.slice(s![1.., ..;2]));
     let mut want = ArrayD::zeros(IxDyn(&[3, 4]));
@@ -128,7 +91,7 @@ fn slice_by_hand_and_gradcheck() {
 
 #[test]
 fn slice_axis_by_hand_and_gradcheck() {
-    let x0 = random(&[2, 5], 8);
+    let x0 = seeded_array(&[2, 5], 8);
     // y = x[:, 1:4]: y_ab = x_a(b+1).
     let (g, w) = grad_with_weights(&x0, |x| x.slice_axis(1, 1..4));
     let mut want = ArrayD::zeros(IxDyn(&[2, 5]));
@@ -155,7 +118,7 @@ fn slice_axis_by_hand_and_gradcheck() {
 
 #[test]
 fn index_axis_by_hand_and_gradcheck() {
-    let x0 = random(&[3, 2, 2], 11);
+    let x0 = seeded_array(&[3, 2, 2], 11);
     // y = x[:, 1, :]: y_ac = x_a1c.
     let (g, w) = grad_with_weights(&x0, |x| x.index_axis(1, 1));
     let mut want = ArrayD::zeros(IxDyn(&[3, 2, 2]));
@@ -174,7 +137,7 @@ fn index_axis_by_hand_and_gradcheck() {
 
 #[test]
 fn select_accumulates_repeated_indices() {
-    let x0 = random(&[4, 3], 14);
+    let x0 = seeded_array(&[4, 3], 14);
     let idx = [3, 0, 3, 3, 1];
     // y_k = x[idx_k]: dL/dx_i = sum over k with idx_k = i of w_k; row 2 is never taken.
     let (g, w) = grad_with_weights(&x0, |x| x.select(0, &idx));
@@ -184,7 +147,7 @@ fn select_accumulates_repeated_indices() {
             want[[i, j]] += w[[k, j]];
         }
     }
-    assert_close(&g, &want, 1e-15);
+    assert_close("select gradient", &g, &want, Tol::abs(1e-15));
     assert!(g.index_axis(Axis(0), 2).iter().all(|&v| v == 0.0));
     // Along axis 1, as an embedding lookup along the last axis.
     check64(
@@ -203,16 +166,21 @@ fn select_accumulates_repeated_indices() {
 
 #[test]
 fn concat_by_hand_and_gradcheck() {
-    let (a0, b0) = (random(&[2, 1], 18), random(&[2, 3], 19));
+    let (a0, b0) = (seeded_array(&[2, 1], 18), seeded_array(&[2, 3], 19));
     let (a, b) = (Var::new(a0.clone()), Var::new(b0.clone()));
     let y = Var::concat(1, &[&a, &b, &a]); // columns: a | b | a
     assert_eq!(y.shape(), vec![2, 5]);
     assert_eq!(y.data().slice(s![.., 1..4]).into_dyn(), b0);
-    let w = random(&[2, 5], 20);
+    let w = seeded_array(&[2, 5], 20);
     (&y * &w).sum().backward();
     // a appears at columns 0 and 4: its gradient is the sum of both columns of w.
     let wa = &w.slice(s![.., 0..1]) + &w.slice(s![.., 4..5]);
-    assert_close(&a.grad().unwrap(), &wa.into_dyn(), 1e-15);
+    assert_close(
+        "concat gradient of a",
+        &a.grad().unwrap(),
+        &wa,
+        Tol::abs(1e-15),
+    );
     assert_eq!(
         b.grad().unwrap(),
         w.slice(s![.., 1..4]).to_owned().into_dyn()
@@ -235,11 +203,11 @@ fn concat_by_hand_and_gradcheck() {
 
 #[test]
 fn stack_by_hand_and_gradcheck() {
-    let (a0, b0) = (random(&[2, 3], 23), random(&[2, 3], 24));
+    let (a0, b0) = (seeded_array(&[2, 3], 23), seeded_array(&[2, 3], 24));
     let (a, b) = (Var::new(a0.clone()), Var::new(b0.clone()));
     let y = Var::stack(2, &[&a, &b]); // y_ijk = (a, b)_k [i, j]
     assert_eq!(y.shape(), vec![2, 3, 2]);
-    let w = random(&[2, 3, 2], 25);
+    let w = seeded_array(&[2, 3, 2], 25);
     (&y * &w).sum().backward();
     assert_eq!(a.grad().unwrap(), w.index_axis(Axis(2), 0).to_owned());
     assert_eq!(b.grad().unwrap(), w.index_axis(Axis(2), 1).to_owned());
@@ -255,7 +223,7 @@ fn stack_by_hand_and_gradcheck() {
 
 #[test]
 fn broadcast_to_sums_back_by_hand_and_gradcheck() {
-    let x0 = random(&[3, 1], 28);
+    let x0 = seeded_array(&[3, 1], 28);
     // y_abc = x_b0: dL/dx_b0 = sum_ac w_abc.
     let (g, w) = grad_with_weights(&x0, |x| x.broadcast_to(&[2, 3, 4]));
     let mut want = ArrayD::zeros(IxDyn(&[3, 1]));
@@ -267,7 +235,7 @@ fn broadcast_to_sums_back_by_hand_and_gradcheck() {
     {
         want[[b, 0]] += wv;
     }
-    assert_close(&g, &want, 1e-14);
+    assert_close("broadcast_to gradient", &g, &want, Tol::abs(1e-14));
     check64(
         |v| weighted(&v[0].broadcast_to(&[2, 3, 5]), 29),
         std::slice::from_ref(&x0),
@@ -280,7 +248,7 @@ fn broadcast_to_sums_back_by_hand_and_gradcheck() {
 
 #[test]
 fn keepdim_reductions_by_hand_and_gradcheck() {
-    let x0 = random(&[2, 3, 4], 31);
+    let x0 = seeded_array(&[2, 3, 4], 31);
     // s_i0k = sum_j x_ijk: ds_i0k/dx_ijk = 1, so dL/dx_ijk = w_i0k.
     let (g, w) = grad_with_weights(&x0, |x| x.sum_axes_keepdim(&[1]));
     assert_eq!(w.shape(), &[2, 1, 4]);
@@ -289,9 +257,10 @@ fn keepdim_reductions_by_hand_and_gradcheck() {
     let (g, w) = grad_with_weights(&x0, |x| x.mean_axes_keepdim(&[0, 1]));
     assert_eq!(w.shape(), &[1, 1, 4]);
     assert_close(
+        "mean_axes_keepdim gradient",
         &g,
         &w.broadcast(IxDyn(&[2, 3, 4])).unwrap().mapv(|v| v / 6.0),
-        1e-15,
+        Tol::abs(1e-15),
     );
     // LayerNorm over the last axis, as the issue asks: centring broadcasts against x.
     let layer_norm = |x: &Var<f64>| {
@@ -333,7 +302,7 @@ fn max_min_route_the_gradient_to_the_first_extremum() {
     assert!(n.max_axis(0).item().is_nan() && n.min_axis(0).item().is_nan());
     assert_eq!(n.argmax(0)[[]], 1);
     // Random inputs have distinct entries, so max is differentiable there.
-    let r = random(&[3, 4, 2], 35);
+    let r = seeded_array(&[3, 4, 2], 35);
     check64(
         |v| weighted(&v[0].max_axis(1), 36),
         std::slice::from_ref(&r),
@@ -350,11 +319,11 @@ fn max_min_route_the_gradient_to_the_first_extremum() {
 
 #[test]
 fn where_by_hand_and_gradcheck() {
-    let (x0, y0) = (random(&[2, 3], 39), random(&[3], 40));
+    let (x0, y0) = (seeded_array(&[2, 3], 39), seeded_array(&[3], 40));
     let mask = array![[true, false, true], [false, false, true]];
     let (x, y) = (Var::new(x0.clone()), Var::new(y0.clone()));
     let z = x.where_(&mask, &y);
-    let w = random(&[2, 3], 41);
+    let w = seeded_array(&[2, 3], 41);
     (&z * &w).sum().backward();
     // z_ij = x_ij if m_ij else y_j: dL/dx_ij = m_ij w_ij; dL/dy_j = sum_i (1 - m_ij) w_ij.
     let gx = ArrayD::from_shape_fn(
@@ -368,7 +337,12 @@ fn where_by_hand_and_gradcheck() {
             .sum()
     });
     assert_eq!(x.grad().unwrap(), gx);
-    assert_close(&y.grad().unwrap(), &gy, 1e-15);
+    assert_close(
+        "where gradient of y",
+        &y.grad().unwrap(),
+        &gy,
+        Tol::abs(1e-15),
+    );
     // The mask broadcasts too (a column mask), and `other` may be a scalar.
     let col = array![[true], [false]];
     assert_eq!(
@@ -387,7 +361,7 @@ fn where_by_hand_and_gradcheck() {
 #[test]
 fn masked_fill_for_causal_attention() {
     // Scores (batch 2, 3 queries, 3 keys) with a causal mask: key j is hidden from query i if j > i.
-    let s0 = random(&[2, 3, 3], 44);
+    let s0 = seeded_array(&[2, 3, 3], 44);
     let future = Array2::from_shape_fn((3, 3), |(i, j)| j > i);
     let attention = |s: &Var<f64>| s.masked_fill(&future, f64::NEG_INFINITY).softmax(2);
     let a = attention(&Var::new(s0.clone()));
@@ -445,7 +419,12 @@ fn dropout_scales_kept_elements_and_is_reproducible() {
     );
     // Gradient: 1 / (1 - p) where kept, 0 where dropped, i.e. y / x here.
     y.sum().backward();
-    assert_close(&x.grad().unwrap(), &y.data().mapv(|v| v / 2.0), 1e-12);
+    assert_close(
+        "dropout gradient",
+        &x.grad().unwrap(),
+        &y.data().mapv(|v| v / 2.0),
+        Tol::abs(1e-12),
+    );
     // Eval mode and p = 0 are the identity, p = 1 drops everything.
     let mut rng = StdRng::seed_from_u64(3);
     assert_eq!(x.dropout(p, &mut rng, false).data(), x.data());
@@ -456,7 +435,7 @@ fn dropout_scales_kept_elements_and_is_reproducible() {
         .iter()
         .all(|&v| v == 0.0));
     // With the generator re-seeded in each evaluation, the mask is fixed and gradcheck applies.
-    let r = random(&[4, 5], 47);
+    let r = seeded_array(&[4, 5], 47);
     check64(
         |v| weighted(&v[0].dropout(0.5, &mut StdRng::seed_from_u64(9), true), 48),
         &[r],
@@ -581,39 +560,6 @@ fn try_forms_report_errors() {
     assert!(x.try_dropout(-0.1, &mut rng, false).is_err());
 }
 
-thread_local! {
-    /// Where the last panic on this thread happened, while a test captures it.
-    static CAPTURED: RefCell<Option<Option<(String, u32)>>> = const { RefCell::new(None) };
-}
-
-/// The file and line a panic inside `f` reports.
-fn panic_location(f: impl FnOnce()) -> (String, u32) {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let capturing = CAPTURED.with(|c| {
-                let mut c = c.borrow_mut();
-                if c.is_some() {
-                    *c = Some(info.location().map(|l| (l.file().to_string(), l.line())));
-                    true
-                } else {
-                    false
-                }
-            });
-            if !capturing {
-                previous(info);
-            }
-        }));
-    });
-    CAPTURED.with(|c| *c.borrow_mut() = Some(None));
-    assert!(catch_unwind(AssertUnwindSafe(f)).is_err(), "no panic");
-    CAPTURED
-        .with(|c| c.borrow_mut().take())
-        .flatten()
-        .expect("the panic has a location")
-}
-
 #[test]
 fn panics_report_the_callers_line() {
     let x = Var::new(Array2::<f64>::zeros((2, 3)));
@@ -648,7 +594,7 @@ fn panics_report_the_callers_line() {
         (line!(), Box::new(|| drop(init::normal(&[2], 0.0, inf, &mut r3)))),
     ];
     for (line, case) in cases {
-        let (file, at) = panic_location(case);
+        let (file, at) = panic_location("", case);
         assert_eq!((file.as_str(), at), (file!(), line), "case at line {line}");
     }
 }

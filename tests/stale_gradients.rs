@@ -8,16 +8,11 @@
 
 mod common;
 
-use common::Rng;
+use common::rng::{seed_of, Rng};
 use einsum_runtime::loss::{cross_entropy, mse};
 use einsum_runtime::optim::{Adam, Sgd};
 use einsum_runtime::{einsum, Var};
-use ndarray::{array, ArrayD, IxDyn};
-
-fn random(shape: &[usize], rng: &mut Rng, lo: f64) -> ArrayD<f64> {
-    // Positive values away from 0 so that `ln`, `sqrt` and `div` are smooth everywhere.
-    ArrayD::from_shape_simple_fn(IxDyn(shape), || lo + rng.unit())
-}
+use ndarray::{array, ArrayD};
 
 type Op = fn(&[Var<f64>]) -> Var<f64>;
 
@@ -27,7 +22,7 @@ fn grads(op: Op, values: &[ArrayD<f64>], moved: Option<&[ArrayD<f64>]>) -> Vec<A
     let leaves: Vec<Var<f64>> = values.iter().map(|v| Var::new(v.clone())).collect();
     let y = op(&leaves);
     let mut rng = Rng::new(7);
-    let w = random(&y.shape(), &mut rng, -0.5);
+    let w = rng.array(&y.shape(), -0.5, 0.5);
     let loss = (&y * &w).sum();
     if let Some(moved) = moved {
         for (leaf, v) in leaves.iter().zip(moved) {
@@ -42,9 +37,10 @@ fn grads(op: Op, values: &[ArrayD<f64>], moved: Option<&[ArrayD<f64>]>) -> Vec<A
 }
 
 fn check(name: &str, op: Op, shapes: &[&[usize]]) {
-    let mut rng = Rng::new(common::seed_of(name));
-    let old: Vec<ArrayD<f64>> = shapes.iter().map(|s| random(s, &mut rng, 0.5)).collect();
-    let new: Vec<ArrayD<f64>> = shapes.iter().map(|s| random(s, &mut rng, 3.0)).collect();
+    let mut rng = Rng::new(seed_of(name));
+    // Positive values away from 0 so that `ln`, `sqrt` and `div` are smooth everywhere.
+    let old: Vec<ArrayD<f64>> = shapes.iter().map(|s| rng.array(s, 0.5, 1.5)).collect();
+    let new: Vec<ArrayD<f64>> = shapes.iter().map(|s| rng.array(s, 3.0, 4.0)).collect();
     let want = grads(op, &old, None);
     let got = grads(op, &old, Some(&new));
     for (k, (g, w)) in got.iter().zip(&want).enumerate() {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::*;
+use common::{checks::*, elem::*, layouts::*, reference::*, rng::*, shapes::*};
 use einsum_runtime::{einsum, einsum_vjp, try_einsum, Float, Var};
 use ndarray::{Array0, Array1, Array2, Array3, ArrayD, ArrayViewD, IxDyn, LinalgScalar};
 

@@ -15,7 +15,10 @@ per sample and fewer samples (at least 3): numpy.einsum without `optimize` takes
 
 Threads: `--threads N` sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and
 XLA_FLAGS (`--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1` for one thread)
-before numpy and jax are imported. A workload runs only at the thread counts it lists.
+before numpy and jax are imported, and (on Linux) pins the process to N CPUs: jax 0.10's CPU
+runtime runs some work on more threads than these flags allow (its 512 f32 matmul came out above one
+core's peak FMA rate), so the affinity is what makes "one thread" one core. A workload runs only at
+the thread counts it lists.
 
 Usage: scripts/.venv/bin/python scripts/compare_numpy.py --threads 1 --out target/python-1t.json
 """
@@ -38,6 +41,9 @@ def set_threads(n: int) -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                 "NUMEXPR_NUM_THREADS"):
         os.environ[var] = str(n)
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, set(cpus[:n]))
     if n == 1:
         os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     else:

@@ -1261,40 +1261,6 @@ fn optimizers_take_references_or_values() {
 // ---------------------------------------------------------------------------------------------------
 // Panic locations
 
-thread_local! {
-    /// Where the last panic on this thread happened, while a test captures it.
-    static CAPTURED: std::cell::RefCell<Option<Option<(String, u32)>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// The file and line a panic inside `f` reports. The hook (installed once) records the location
-/// only while this thread is capturing, and passes every other panic to the previous hook.
-fn panic_location(f: impl FnOnce()) -> (String, u32) {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let capturing = CAPTURED.with(|c| {
-                let mut c = c.borrow_mut();
-                if c.is_some() {
-                    *c = Some(info.location().map(|l| (l.file().to_string(), l.line())));
-                    true
-                } else {
-                    false
-                }
-            });
-            if !capturing {
-                previous(info);
-            }
-        }));
-    });
-    CAPTURED.with(|c| *c.borrow_mut() = Some(None));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    let location = CAPTURED.with(|c| c.borrow_mut().take()).flatten();
-    assert!(result.is_err(), "no panic");
-    location.expect("the panic has a location")
-}
-
 /// Every panicking op reports the line of the user's call (`#[track_caller]` all the way down to the
 /// one helper that panics), not a line inside einsum-runtime: operators and methods from each file of
 /// `ops/` (arithmetic, reductions, softmax; the elementwise functions cannot fail), the losses, and
@@ -1325,7 +1291,7 @@ fn op_panics_report_the_callers_line() {
         (line!(), Box::new(|| x.backward_with(Array1::zeros(6)))),
     ];
     for (line, case) in cases {
-        let (file, at) = panic_location(case);
+        let (file, at) = common::panics::panic_location("", case);
         assert_eq!((file.as_str(), at), (file!(), line), "case at line {line}");
     }
 }

@@ -66,7 +66,7 @@ pub mod layouts;
 
 #[allow(
     dead_code,
-    reason = "hostile and shape_ops use it; the other test binaries compile it unused"
+    reason = "autograd_ops, hostile and shape_ops use it; the other test binaries compile it unused"
 )]
 pub mod panics;
 

@@ -1121,7 +1121,9 @@ pub(crate) fn gemm_pays<T: 'static>(m: usize, n: usize, k: usize) -> bool {
         && (m as f64) * (n as f64) * (k as f64) >= min_work
 }
 
-/// `out += a · b` as a batch of matrix products with the static grouping `groups` (every slot of each
+/// `out = a · b` into a zeroed `out` (every caller allocates it just before; see `matmul` for why
+/// the product overwrites instead of adding) as a batch of matrix products with the static grouping
+/// `groups` (every slot of each
 /// tensor in exactly one of its groups), if the step is large enough for a GEMM to pay; returns
 /// whether it ran (when not, the caller runs its loops). Operands whose groups merge are read in
 /// place (transposed or sliced matrices included), others are packed once. The destination is
@@ -1236,7 +1238,8 @@ unsafe impl<P> Sync for Shared<P> {}
 /// calling thread and never touch the pool.
 const PARALLEL_WORK: f64 = (1u64 << 21) as f64;
 
-/// `c[t] += a[t] · b[t]` for every matrix `t` of the batch: the `gemm` crate for `f32` and `f64`,
+/// `c[t] = a[t] · b[t]` (`c` zeroed by the caller) for every matrix `t` of the batch: the `gemm`
+/// crate for `f32` and `f64`,
 /// ndarray's `general_mat_mul` for other element types. Large batches of small products split the
 /// batch across rayon's threads; large single products let `gemm` use them.
 ///
@@ -1293,7 +1296,10 @@ unsafe fn matmul_batch<T: LinalgScalar>(a: Mats<*const T>, b: Mats<*const T>, c:
     }
 }
 
-/// One product `c += a · b` of `m × k` and `k × n` matrices.
+/// One product `c = a · b` of `m × k` and `k × n` matrices, over `c`'s old contents, which every
+/// caller has just zeroed. Overwriting rather than adding (`read_dst = false` for `gemm`) matters:
+/// reading the destination back made the `gemm` crate's f64 kernels up to 2.6x slower on the
+/// batched, attention and chain workloads (`cargo bench --bench workloads`).
 ///
 /// # Safety
 /// As for [`matmul_batch`], for one matrix of each.
@@ -1312,7 +1318,7 @@ unsafe fn matmul<T: LinalgScalar>(
     let is = |id| TypeId::of::<T>() == id;
     if is(TypeId::of::<f64>()) || is(TypeId::of::<f32>()) {
         // SAFETY: the matrices are valid by this function's contract and `T` is `f32` or `f64`, the
-        // types `gemm` supports. With `read_dst`, alpha = beta = 1 it computes `c = c + a · b`.
+        // types `gemm` supports. Without `read_dst` and with beta = 1 it computes `c = a · b`.
         unsafe {
             gemm::gemm(
                 m,
@@ -1321,14 +1327,14 @@ unsafe fn matmul<T: LinalgScalar>(
                 c,
                 gc[2].stride,
                 gc[1].stride,
-                true,
+                false,
                 a,
                 ga[2].stride,
                 ga[1].stride,
                 b,
                 gb[2].stride,
                 gb[1].stride,
-                T::one(),
+                T::zero(),
                 T::one(),
                 false,
                 false,
@@ -1347,11 +1353,12 @@ unsafe fn matmul<T: LinalgScalar>(
         let a2 = ArrayView2::from_shape_ptr(view(ga), a);
         let b2 = ArrayView2::from_shape_ptr(view(gb), b);
         let mut c2 = ArrayViewMut2::from_shape_ptr(view(gc), c);
-        general_mat_mul(T::one(), &a2, &b2, T::one(), &mut c2);
+        general_mat_mul(T::one(), &a2, &b2, T::zero(), &mut c2);
     }
 }
 
-/// `out += a · b` for the executor: `out` holds the row-major `batch × m × n` products.
+/// `out = a · b` for the executor into a zeroed `out`, which holds the row-major `batch × m × n`
+/// products.
 ///
 /// # Panics
 /// If the shapes disagree (an internal error).

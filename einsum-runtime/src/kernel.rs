@@ -619,6 +619,17 @@ fn index_out_of_range(index: usize, dim: usize, slot: usize) -> ! {
     panic!("einsum-runtime internal error: index {index} out of range {dim} in slot {slot}")
 }
 
+/// The offset of a lane's part `[start, start + len)` (of a lane of `lane_len` elements `stride`
+/// apart), after checking that the part lies inside the lane.
+#[inline(always)]
+#[track_caller]
+fn tile_offset(lane_len: usize, stride: isize, start: usize, len: usize) -> isize {
+    if start > lane_len || len > lane_len - start {
+        tile_past_end();
+    }
+    start as isize * stride
+}
+
 #[cold]
 #[inline(never)]
 #[track_caller]
@@ -752,13 +763,11 @@ impl<'a, T, const N: usize> View<'a, T, N> {
     #[track_caller]
     pub fn lane_from(&self, index: [usize; N], axis: usize, len: usize) -> Lane<'a, T> {
         let lane = self.lane(index, axis);
-        let start = index[axis];
-        if start > lane.len || len > lane.len - start {
-            tile_past_end();
-        }
+        let offset = tile_offset(lane.len, lane.stride, index[axis], len);
         Lane {
-            // SAFETY: `start + len <= dims[axis]`, so the part's elements are elements of the lane.
-            ptr: lane.ptr.wrapping_offset(start as isize * lane.stride),
+            // SAFETY: `tile_offset` checked `start + len <= dims[axis]`, so the part's elements are
+            // elements of the lane.
+            ptr: lane.ptr.wrapping_offset(offset),
             len,
             stride: lane.stride,
             life: PhantomData,
@@ -826,13 +835,11 @@ impl<'a, T, const N: usize> ViewMut<'a, T, N> {
     #[track_caller]
     pub fn lane_from(&mut self, index: [usize; N], axis: usize, len: usize) -> LaneMut<'_, T> {
         let lane = self.lane(index, axis);
-        let start = index[axis];
-        if start > lane.len || len > lane.len - start {
-            tile_past_end();
-        }
+        let offset = tile_offset(lane.len, lane.stride, index[axis], len);
         LaneMut {
-            // SAFETY: `start + len <= dims[axis]`, so the part's elements are elements of the lane.
-            ptr: lane.ptr.wrapping_offset(start as isize * lane.stride),
+            // SAFETY: `tile_offset` checked `start + len <= dims[axis]`, so the part's elements are
+            // elements of the lane.
+            ptr: lane.ptr.wrapping_offset(offset),
             len,
             stride: lane.stride,
             life: PhantomData,

@@ -409,7 +409,7 @@ fn reference_gradients(
     let mut idx: Vec<Vec<usize>> = maps.iter().map(|m| vec![0; m.len()]).collect();
     let mut gidx = vec![0usize; out_map.len()];
     let mut vals = vec![0.0; ops.len()];
-    'tuples: loop {
+    loop {
         for (k, m) in maps.iter().enumerate() {
             for (x, s) in idx[k].iter_mut().zip(m) {
                 *x = s.map_or(0, |s| tuple[s]);
@@ -430,18 +430,8 @@ fn reference_gradients(
             grads[k][idx[k].as_slice()] += gv * others;
             scales[k][idx[k].as_slice()] += (gv * others).abs();
         }
-        // Odometer.
-        let mut d = labels.len();
-        loop {
-            if d == 0 {
-                break 'tuples;
-            }
-            d -= 1;
-            tuple[d] += 1;
-            if tuple[d] < ext[d] {
-                break;
-            }
-            tuple[d] = 0;
+        if !next_tuple(&mut tuple, &ext) {
+            break;
         }
     }
     (grads, scales)

@@ -226,7 +226,7 @@ pub fn reference<T: LinalgScalar>(pattern: &str, ops: &[ArrayViewD<'_, T>]) -> A
     let mut out = vec![T::zero(); out_shape.iter().product()];
     if !ext.contains(&0) {
         let mut tuple = vec![0usize; labels.len()];
-        'tuples: loop {
+        loop {
             let mut prod = T::one();
             for (data, m) in flat.iter().zip(&maps) {
                 let offset: usize = m.iter().map(|&(s, stride)| tuple[s] * stride).sum();
@@ -234,22 +234,25 @@ pub fn reference<T: LinalgScalar>(pattern: &str, ops: &[ArrayViewD<'_, T>]) -> A
             }
             let offset: usize = out_map.iter().map(|&(s, stride)| tuple[s] * stride).sum();
             out[offset] = out[offset] + prod;
-            // Odometer.
-            let mut d = labels.len();
-            loop {
-                if d == 0 {
-                    break 'tuples;
-                }
-                d -= 1;
-                tuple[d] += 1;
-                if tuple[d] < ext[d] {
-                    break;
-                }
-                tuple[d] = 0;
+            if !next_tuple(&mut tuple, &ext) {
+                break;
             }
         }
     }
     ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("output length")
+}
+
+/// Steps `tuple` to the next index tuple below `ext` in row-major order (the last entry fastest);
+/// false, with `tuple` back at all zeros, after the last one.
+pub fn next_tuple(tuple: &mut [usize], ext: &[usize]) -> bool {
+    for d in (0..tuple.len()).rev() {
+        tuple[d] += 1;
+        if tuple[d] < ext[d] {
+            return true;
+        }
+        tuple[d] = 0;
+    }
+    false
 }
 
 /// The reference on absolute values: per output element, the sum of |products| (a rounding scale).

@@ -184,7 +184,7 @@ fn step_line(c: &Contraction, s: &Step, name: &dyn Fn(usize) -> String) -> Strin
             let _ = write!(
                 line,
                 "GEMM (batch {}, left {}, right {}, summed {}) when m = {}, n = {}, k = {} are each at least 8 \
-                 (and, for element types other than f32 and f64, m·n·k at least 32768), else {loops}",
+                 and the elements are f32 or f64, else {loops}",
                 group(&g.batch),
                 group(&g.left),
                 group(&g.right),

@@ -453,7 +453,7 @@ fn row_major_strides(shape: &[usize]) -> Vec<isize> {
 /// `axes[k][a]` (an index into `names`), and `terms[k]` is that operand's term as written. Checks
 /// ranks, then extents in operand and axis order (an extent of 1 broadcasts), with the same errors as
 /// the executor.
-#[inline(never)]
+#[inline]
 pub fn bind_fixed<const L: usize>(
     pattern: &'static str,
     names: [char; L],
@@ -461,6 +461,23 @@ pub fn bind_fixed<const L: usize>(
     axes: &[&[usize]],
     shapes: &[&[usize]],
 ) -> Result<[usize; L], EinsumError> {
+    let mut extents = [1; L];
+    bind_extents(pattern, &names, terms, axes, shapes, &mut extents)?;
+    Ok(extents)
+}
+
+/// The body of [`bind_fixed`], on slices: compiled once, here, rather than once per label count in
+/// every crate that calls `einsum!`. `extents` comes in as ones (a label bound only to axes of extent
+/// 1, or to none, has extent 1).
+#[inline(never)]
+fn bind_extents(
+    pattern: &'static str,
+    names: &[char],
+    terms: &[&str],
+    axes: &[&[usize]],
+    shapes: &[&[usize]],
+    extents: &mut [usize],
+) -> Result<(), EinsumError> {
     for (operand, ((term, axes), shape)) in terms.iter().zip(axes).zip(shapes).enumerate() {
         if axes.len() != shape.len() {
             return Err(EinsumError::new(
@@ -475,31 +492,52 @@ pub fn bind_fixed<const L: usize>(
             ));
         }
     }
-    let mut bound: [Option<AxisRef>; L] = [None; L];
-    for (operand, (axes, shape)) in axes.iter().zip(shapes).enumerate() {
+    let all_axes = axes;
+    for (operand, (axes, shape)) in all_axes.iter().zip(shapes).enumerate() {
         for (axis, (&label, &extent)) in axes.iter().zip(shape.iter()).enumerate() {
-            let here = AxisRef {
-                operand,
-                axis,
-                extent,
-            };
-            match bound[label] {
-                Some(first) if first.extent == extent || extent == 1 => {}
-                Some(first) if first.extent != 1 => {
-                    return Err(EinsumError::new(
-                        pattern,
-                        ErrorKind::ExtentMismatch {
-                            label: names[label].to_string(),
-                            first,
-                            second: here,
-                        },
-                    ))
-                }
-                _ => bound[label] = Some(here),
+            if extent == 1 || extents[label] == extent {
+                continue;
             }
+            if extents[label] == 1 {
+                extents[label] = extent;
+                continue;
+            }
+            return Err(EinsumError::new(
+                pattern,
+                ErrorKind::ExtentMismatch {
+                    label: names[label].to_string(),
+                    first: first_binding(all_axes, shapes, label),
+                    second: AxisRef {
+                        operand,
+                        axis,
+                        extent,
+                    },
+                },
+            ));
         }
     }
-    Ok(bound.map(|b| b.map_or(1, |a| a.extent)))
+    Ok(())
+}
+
+/// The axis that bound `label`'s extent: the first, in operand and axis order, whose extent is not 1.
+#[cold]
+fn first_binding(axes: &[&[usize]], shapes: &[&[usize]], label: usize) -> AxisRef {
+    axes.iter()
+        .zip(shapes)
+        .enumerate()
+        .flat_map(|(operand, (axes, shape))| {
+            axes.iter()
+                .zip(shape.iter())
+                .enumerate()
+                .filter(move |&(_, (&l, &extent))| l == label && extent != 1)
+                .map(move |(axis, (_, &extent))| AxisRef {
+                    operand,
+                    axis,
+                    extent,
+                })
+        })
+        .next()
+        .expect("einsum-runtime internal error: a bound label has an axis")
 }
 
 /// A zeroed array of `shape`, or `TooLarge` if it cannot be allocated.
@@ -510,8 +548,7 @@ pub fn zeros<T: LinalgScalar, Sh: ndarray::IntoDimension>(
 ) -> Result<ndarray::Array<T, Sh::Dim>, EinsumError> {
     let dim = shape.into_dimension();
     let data = alloc_zeros::<T>(dim.slice(), pattern)?;
-    Ok(ndarray::Array::from_shape_vec(dim, data)
-        .expect("einsum-runtime internal error: zeros length"))
+    Ok(kernel::row_major(dim, data))
 }
 
 thread_local! {
@@ -528,30 +565,155 @@ fn count_executor_call() {
     EXECUTOR_CALLS.with(|c| c.set(c.get() + 1));
 }
 
-/// The executor's forward einsum for generated code, with the output's static dimension type (and
-/// no extents for the gradient: the executor binds them again).
-pub fn run_forward<T: LinalgScalar, D: ndarray::Dimension, const N: usize>(
-    spec: &Spec,
-    inputs: [Input<'_, T>; N],
-) -> Result<(ndarray::Array<T, D>, ()), EinsumError> {
-    count_executor_call();
-    let views = inputs.map(|i| i.view());
-    forward(spec.pattern, spec.inputs, &spec.output, &views).map(|a| {
-        let a = a
-            .into_dimensionality::<D>()
-            .expect("einsum-runtime internal error: the planned rank is the computed rank");
-        (a, ())
-    })
+/// The run-time executor as generated code calls it: `(&Exec::of(&inputs)).run_forward(..)` (and
+/// `run_gradient`) with both [`Precompiled`] and [`Generic`] in scope. For `f32` and `f64` method
+/// resolution picks [`Precompiled`], whose executor was compiled once, in this crate; other element
+/// types (and element types that are still generic where the macro is called) autoref to
+/// [`Generic`], whose executor is compiled in the calling crate. Without this choice every crate that
+/// calls `einsum!` with a `...` pattern would compile the whole executor again, about a second of a
+/// release build.
+pub struct Exec<T>(std::marker::PhantomData<T>);
+
+impl<T> Exec<T> {
+    /// The executor for the element type of `inputs`.
+    #[inline]
+    pub fn of<const N: usize>(_: &[Input<'_, T>; N]) -> Self {
+        Exec(std::marker::PhantomData)
+    }
 }
 
-/// The executor's gradient of one operand for generated code: `g` is the upstream gradient (already
-/// checked against the output's shape) and `views` are all the operands.
-pub fn run_gradient<T: LinalgScalar, const N: usize>(
+/// The executor compiled in this crate, for `f32` and `f64` (see [`Exec`]).
+pub trait Precompiled<T> {
+    /// The forward einsum, with the output's static dimension type (and no extents for the
+    /// gradient: the executor binds them again).
+    fn run_forward<D: Dimension, const N: usize>(
+        &self,
+        spec: &Spec,
+        inputs: [Input<'_, T>; N],
+    ) -> Result<(ndarray::Array<T, D>, ()), EinsumError>;
+
+    /// The gradient of one operand: `g` is the upstream gradient (already checked against the
+    /// output's shape) and `inputs` are all the operands.
+    fn run_gradient<const N: usize>(
+        &self,
+        spec: &Spec,
+        grad: &GradSpec,
+        extents: (),
+        g: Input<'_, T>,
+        inputs: [Input<'_, T>; N],
+    ) -> Result<ArrayD<T>, EinsumError>;
+}
+
+/// The executor compiled in the calling crate, for any element type (see [`Exec`]).
+pub trait Generic<T> {
+    /// As [`Precompiled::run_forward`].
+    fn run_forward<D: Dimension, const N: usize>(
+        &self,
+        spec: &Spec,
+        inputs: [Input<'_, T>; N],
+    ) -> Result<(ndarray::Array<T, D>, ()), EinsumError>;
+
+    /// As [`Precompiled::run_gradient`].
+    fn run_gradient<const N: usize>(
+        &self,
+        spec: &Spec,
+        grad: &GradSpec,
+        extents: (),
+        g: Input<'_, T>,
+        inputs: [Input<'_, T>; N],
+    ) -> Result<ArrayD<T>, EinsumError>;
+}
+
+macro_rules! precompiled {
+    ($($t:ty => $forward:ident, $gradient:ident;)*) => {$(
+        impl Precompiled<$t> for Exec<$t> {
+            #[inline]
+            fn run_forward<D: Dimension, const N: usize>(
+                &self,
+                spec: &Spec,
+                inputs: [Input<'_, $t>; N],
+            ) -> Result<(ndarray::Array<$t, D>, ()), EinsumError> {
+                $forward(spec, &inputs).map(|a| (fixed_rank(a), ()))
+            }
+
+            #[inline]
+            fn run_gradient<const N: usize>(
+                &self,
+                spec: &Spec,
+                grad: &GradSpec,
+                (): (),
+                g: Input<'_, $t>,
+                inputs: [Input<'_, $t>; N],
+            ) -> Result<ArrayD<$t>, EinsumError> {
+                $gradient(spec, grad, g, &inputs)
+            }
+        }
+
+        #[doc = concat!("The executor's forward einsum for `", stringify!($t), "`, compiled here.")]
+        #[inline(never)]
+        fn $forward(spec: &Spec, inputs: &[Input<'_, $t>]) -> Result<ArrayD<$t>, EinsumError> {
+            run_forward_dyn(spec, inputs)
+        }
+
+        #[doc = concat!("The executor's gradient for `", stringify!($t), "`, compiled here.")]
+        #[inline(never)]
+        fn $gradient(
+            spec: &Spec,
+            grad: &GradSpec,
+            g: Input<'_, $t>,
+            inputs: &[Input<'_, $t>],
+        ) -> Result<ArrayD<$t>, EinsumError> {
+            run_gradient_dyn(spec, grad, g, inputs)
+        }
+    )*};
+}
+
+precompiled! {
+    f32 => forward_f32, gradient_f32;
+    f64 => forward_f64, gradient_f64;
+}
+
+impl<T: LinalgScalar> Generic<T> for &Exec<T> {
+    fn run_forward<D: Dimension, const N: usize>(
+        &self,
+        spec: &Spec,
+        inputs: [Input<'_, T>; N],
+    ) -> Result<(ndarray::Array<T, D>, ()), EinsumError> {
+        run_forward_dyn(spec, &inputs).map(|a| (fixed_rank(a), ()))
+    }
+
+    fn run_gradient<const N: usize>(
+        &self,
+        spec: &Spec,
+        grad: &GradSpec,
+        (): (),
+        g: Input<'_, T>,
+        inputs: [Input<'_, T>; N],
+    ) -> Result<ArrayD<T>, EinsumError> {
+        run_gradient_dyn(spec, grad, g, &inputs)
+    }
+}
+
+/// The executor's result with the output's static dimension type.
+fn fixed_rank<T, D: Dimension>(a: ArrayD<T>) -> ndarray::Array<T, D> {
+    a.into_dimensionality::<D>()
+        .expect("einsum-runtime internal error: the planned rank is the computed rank")
+}
+
+fn run_forward_dyn<T: LinalgScalar>(
+    spec: &Spec,
+    inputs: &[Input<'_, T>],
+) -> Result<ArrayD<T>, EinsumError> {
+    count_executor_call();
+    let views: Vec<ArrayViewD<'_, T>> = inputs.iter().map(Input::view).collect();
+    forward(spec.pattern, spec.inputs, &spec.output, &views)
+}
+
+fn run_gradient_dyn<T: LinalgScalar>(
     spec: &Spec,
     grad: &GradSpec,
-    (): (),
     g: Input<'_, T>,
-    inputs: [Input<'_, T>; N],
+    inputs: &[Input<'_, T>],
 ) -> Result<ArrayD<T>, EinsumError> {
     count_executor_call();
     let others: Vec<ArrayViewD<'_, T>> = grad.sources.iter().map(|&i| inputs[i].view()).collect();
@@ -559,50 +721,26 @@ pub fn run_gradient<T: LinalgScalar, const N: usize>(
     gradient(spec.pattern, grad, &g.view(), &others, target)
 }
 
-/// A new zeroed row-major array of `shape` (fixed rank `R` up to 6), filled by the generated loop
-/// nest `fill` through a writable view of it; `TooLarge` if it cannot be allocated.
+/// An empty buffer with room for the elements of `shape`: the result of a generated step that sums
+/// nothing, whose loop nest appends every element once, in row-major order (see
+/// [`push_mul`](crate::kernel::push_mul)), so that the result is written once instead of zeroed, then
+/// read and written again. [`shaped`] makes it an array. `TooLarge` if it cannot be allocated.
 #[inline]
-pub fn fill<T, const R: usize>(
+pub fn buffer<T, const R: usize>(
     pattern: &'static str,
     shape: [usize; R],
-    fill: impl FnOnce(&mut ViewMut<'_, T, R>),
-) -> Result<ndarray::Array<T, ndarray::Dim<[usize; R]>>, EinsumError>
-where
-    T: LinalgScalar,
-    [usize; R]: ndarray::IntoDimension<Dim = ndarray::Dim<[usize; R]>>,
-    ndarray::Dim<[usize; R]>: Dimension,
-{
-    let mut a = zeros(pattern, shape)?;
-    fill(&mut whole(&mut a, shape));
-    Ok(a)
+) -> Result<Vec<T>, EinsumError> {
+    alloc_empty(&shape, pattern)
 }
 
-/// A new row-major array of `shape` (fixed rank `R` up to 6) whose elements the generated loop nest
-/// `push` appends in row-major order, each exactly once (see [`push_mul`](crate::kernel::push_mul)):
-/// for steps that sum nothing, so that the result is written once instead of zeroed, then read and
-/// written again as [`fill`] does. `TooLarge` if it cannot be allocated.
+/// `data`, which the generated loops filled from [`buffer`], as a row-major array of `shape` (fixed
+/// rank `R` up to 6).
 ///
 /// # Panics
-/// If `push` appends another number of elements than the shape has (an internal error of the
-/// generated loops).
-#[inline]
-pub fn build<T, const R: usize>(
-    pattern: &'static str,
-    shape: [usize; R],
-    push: impl FnOnce(&mut Vec<T>),
-) -> Result<ndarray::Array<T, ndarray::Dim<[usize; R]>>, EinsumError>
-where
-    [usize; R]: ndarray::IntoDimension<Dim = ndarray::Dim<[usize; R]>>,
-    ndarray::Dim<[usize; R]>: Dimension,
-{
-    let mut data = alloc_empty(&shape, pattern)?;
-    push(&mut data);
-    Ok(shaped(shape, data))
-}
-
-/// `data` as a row-major array of `shape`.
+/// If `data` does not hold exactly the shape's element count (an internal error of the generated
+/// loops).
 #[inline(never)]
-fn shaped<T, const R: usize>(
+pub fn shaped<T, const R: usize>(
     shape: [usize; R],
     data: Vec<T>,
 ) -> ndarray::Array<T, ndarray::Dim<[usize; R]>>
@@ -610,27 +748,14 @@ where
     [usize; R]: ndarray::IntoDimension<Dim = ndarray::Dim<[usize; R]>>,
     ndarray::Dim<[usize; R]>: Dimension,
 {
-    ndarray::Array::from_shape_vec(shape, data)
-        .expect("einsum-runtime internal error: a write-once step writes every element once")
+    kernel::row_major(ndarray::IntoDimension::into_dimension(shape), data)
 }
 
-/// [`fill`] for more than six axes: a dynamic-rank result.
-#[inline]
-pub fn fill_dyn<T: LinalgScalar, const R: usize>(
-    pattern: &'static str,
-    shape: [usize; R],
-    fill: impl FnOnce(&mut ViewMut<'_, T, R>),
-) -> Result<ArrayD<T>, EinsumError> {
-    let mut a = zeros(pattern, &shape[..])?;
-    fill(&mut whole(&mut a, shape));
-    Ok(a)
-}
-
-/// A writable view of a new row-major array of `shape`, one slot per axis. Kept out of line (as are
-/// [`zeros`] and [`bind_fixed`]): [`fill`] is compiled once per `einsum!` call, this once per element
-/// type and rank.
+/// A writable view of `a`, a new row-major array of `shape` (from [`zeros`]), one slot per axis:
+/// the destination of a generated step's loops. Out of line (as are [`zeros`] and [`bind_fixed`]'s
+/// body): compiled once per element type and rank, not once per `einsum!` call.
 #[inline(never)]
-fn whole<T, D: Dimension, const R: usize>(
+pub fn whole<T, D: Dimension, const R: usize>(
     a: &mut ndarray::Array<T, D>,
     shape: [usize; R],
 ) -> ViewMut<'_, T, R> {

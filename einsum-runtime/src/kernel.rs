@@ -557,23 +557,29 @@ pub struct ViewMut<'a, T, const N: usize> {
     life: PhantomData<&'a mut [T]>,
 }
 
-/// Folds an array's axes into `N` slots: axis `a` goes to slot `slots[a]`. Axes sharing a slot (a
-/// repeated label) add their strides (a diagonal); an axis of length 1 under a longer slot is
-/// broadcast (stride 0). Panics (an internal error: generated code binds extents before it builds
-/// views) when an axis' length is neither its slot's extent nor 1.
-fn fold_slots<const R: usize, const N: usize>(
+/// Folds an array's axes into slots: axis `a` goes to slot `slots[a]`, and `folded[s]` receives the
+/// stride of slot `s` (whose extent is `dims[s]`). Axes sharing a slot (a repeated label) add their
+/// strides (a diagonal); an axis of length 1 under a longer slot is broadcast (stride 0). Panics (an
+/// internal error: generated code binds extents before it builds views) when an axis' length is
+/// neither its slot's extent nor 1.
+///
+/// Not generic, like everything here that the typed views only pass slices to: it is compiled once,
+/// in this crate, rather than once per rank in every crate that calls `einsum!`.
+#[inline(never)]
+fn fold_slots(
     shape: &[usize],
     strides: &[isize],
-    slots: [usize; R],
-    dims: [usize; N],
-) -> [isize; N] {
+    slots: &[usize],
+    dims: &[usize],
+    folded: &mut [isize],
+) {
     assert!(
-        shape.len() == R,
-        "einsum-runtime internal error: an operand of {} axes viewed through {R}",
-        shape.len()
+        shape.len() == slots.len(),
+        "einsum-runtime internal error: an operand of {} axes viewed through {}",
+        shape.len(),
+        slots.len()
     );
-    let mut folded = [0isize; N];
-    for ((&len, &stride), slot) in shape.iter().zip(strides).zip(slots) {
+    for ((&len, &stride), &slot) in shape.iter().zip(strides).zip(slots) {
         assert!(
             len == dims[slot] || len == 1,
             "einsum-runtime internal error: axis of length {len} in a slot of extent {}",
@@ -583,7 +589,6 @@ fn fold_slots<const R: usize, const N: usize>(
             folded[slot] += stride;
         }
     }
-    folded
 }
 
 /// The offset of `index` (all but `skip` checked against `dims`).
@@ -722,7 +727,8 @@ impl<'a, T, const N: usize> View<'a, T, N> {
         T: 'a,
     {
         let array = array.into().array;
-        let strides = fold_slots(array.dims(), array.steps(), slots, dims);
+        let mut strides = [0; N];
+        fold_slots(array.dims(), array.steps(), &slots, &dims, &mut strides);
         // Every index tuple of the slots is an index tuple of `array` (a folded slot indexes all its
         // axes with the same in-range value, a broadcast axis is indexed with 0), and ndarray
         // guarantees that every in-range index tuple of an array addresses one of its elements
@@ -800,7 +806,8 @@ impl<'a, T, const N: usize> ViewMut<'a, T, N> {
         S: DataMut<Elem = T>,
         D: Dimension,
     {
-        let strides = fold_slots(array.shape(), array.strides(), slots, dims);
+        let mut strides = [0; N];
+        fold_slots(array.shape(), array.strides(), &slots, &dims, &mut strides);
         // As for `View::new`; the array is borrowed mutably, so nothing else reads or writes it.
         ViewMut {
             ptr: array.as_mut_ptr(),
@@ -1012,13 +1019,49 @@ pub struct Gemm<'s> {
     pub out: [&'s [usize]; 3],
 }
 
+/// A typed view with its rank erased: what the GEMM route works on, so that it is compiled once per
+/// element type in this crate (see [`gemm`]) instead of once per rank combination in every crate that
+/// calls `einsum!`.
+///
+/// Invariant (from the [`View`] or [`ViewMut`] it was taken from): every index tuple below `dims`
+/// addresses, at `Σ idx[s] · strides[s]` from `ptr`, an element that stays borrowed (mutably, for a
+/// `*mut` pointer) while this lives.
+#[derive(Clone, Copy)]
+struct Slots<'v, P> {
+    ptr: P,
+    dims: &'v [usize],
+    strides: &'v [isize],
+}
+
+impl<'v, T: 'static> Slots<'v, *const T> {
+    /// The same slots as elements of type `U`, when `U` is `T`.
+    fn retype<U: 'static>(self) -> Option<Slots<'v, *const U>> {
+        same_type::<T, U>().then(|| Slots {
+            ptr: self.ptr.cast(),
+            dims: self.dims,
+            strides: self.strides,
+        })
+    }
+}
+
+impl<'v, T: 'static> Slots<'v, *mut T> {
+    /// The same slots as elements of type `U`, when `U` is `T`.
+    fn retype<U: 'static>(self) -> Option<Slots<'v, *mut U>> {
+        same_type::<T, U>().then(|| Slots {
+            ptr: self.ptr.cast(),
+            dims: self.dims,
+            strides: self.strides,
+        })
+    }
+}
+
+fn same_type<T: 'static, U: 'static>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>()
+}
+
 /// Merges `slots` of a view into one axis, if their strides are row-major in that order (slots of
 /// extent 1 never move and are skipped).
-fn merge_slots<const N: usize>(
-    dims: &[usize; N],
-    strides: &[isize; N],
-    slots: &[usize],
-) -> Option<Merged> {
+fn merge_slots(dims: &[usize], strides: &[isize], slots: &[usize]) -> Option<Merged> {
     let mut merged = Merged {
         extent: 1,
         stride: 0,
@@ -1038,31 +1081,27 @@ fn merge_slots<const N: usize>(
 }
 
 /// The three groups of a view, merged, when each merges with a non-negative stride.
-fn merge_groups<const N: usize>(
-    dims: &[usize; N],
-    strides: &[isize; N],
-    groups: [&[usize]; 3],
-) -> Option<[Merged; 3]> {
+fn merge_groups<P>(v: &Slots<'_, P>, groups: [&[usize]; 3]) -> Option<[Merged; 3]> {
     let merged = [
-        merge_slots(dims, strides, groups[0])?,
-        merge_slots(dims, strides, groups[1])?,
-        merge_slots(dims, strides, groups[2])?,
+        merge_slots(v.dims, v.strides, groups[0])?,
+        merge_slots(v.dims, v.strides, groups[1])?,
+        merge_slots(v.dims, v.strides, groups[2])?,
     ];
     merged.iter().all(|m| m.stride >= 0).then_some(merged)
 }
 
 /// Copies a view into a fresh row-major buffer whose axes are `order` (all of the view's slots).
-fn pack<T: LinalgScalar, const N: usize>(v: &View<'_, T, N>, order: &[usize]) -> Vec<T> {
+fn pack<T: Copy>(v: &Slots<'_, *const T>, order: &[usize]) -> Vec<T> {
     let len: usize = order.iter().map(|&s| v.dims[s]).product();
     let mut data = Vec::with_capacity(len);
     if len == 0 {
         return data;
     }
-    let mut index = [0usize; N];
+    let mut index = vec![0usize; v.dims.len()];
     let mut off = 0isize;
     loop {
         // SAFETY: `index` stays below `dims` in every slot (the odometer below), so `off` is the offset
-        // of an index tuple of the view: an element by its invariant.
+        // of an index tuple of the view: an element by the invariant of `Slots`.
         data.push(unsafe { *v.ptr.offset(off) });
         let mut depth = order.len();
         loop {
@@ -1083,7 +1122,7 @@ fn pack<T: LinalgScalar, const N: usize>(v: &View<'_, T, N>, order: &[usize]) ->
 }
 
 /// The groups of a buffer packed row-major in `[batch, rows, cols]` group order.
-fn row_major_groups<const N: usize>(dims: &[usize; N], groups: [&[usize]; 3]) -> [Merged; 3] {
+fn row_major_groups(dims: &[usize], groups: [&[usize]; 3]) -> [Merged; 3] {
     let extent = |g: &[usize]| g.iter().map(|&s| dims[s]).product::<usize>();
     let (rows, cols) = (extent(groups[1]), extent(groups[2]));
     [
@@ -1130,23 +1169,80 @@ pub(crate) fn gemm_pays<T: 'static>(m: usize, n: usize, k: usize) -> bool {
 
 /// `out = a · b` into a zeroed `out` (every caller allocates it just before; see `matmul` for why
 /// the product overwrites instead of adding) as a batch of matrix products with the static grouping
-/// `groups` (every slot of each
-/// tensor in exactly one of its groups), if the step is large enough for a GEMM to pay; returns
-/// whether it ran (when not, the caller runs its loops). Operands whose groups merge are read in
-/// place (transposed or sliced matrices included), others are packed once. The destination is
-/// written in place when its groups merge into matrices without aliased elements, else through a
-/// packed product.
+/// `groups` (every slot of each tensor in exactly one of its groups), if the element type is `f32` or
+/// `f64` and the step is large enough for a GEMM to pay; returns whether it ran (when not, the caller
+/// runs its loops). Operands whose groups merge are read in place (transposed or sliced matrices
+/// included), others are packed once. The destination is written in place when its groups merge
+/// into matrices without aliased elements, else through a packed product.
+///
+/// Only this shim is generic: the work is done by [`gemm_f32`] or [`gemm_f64`], compiled once in
+/// this crate. Other element types take the loops: a GEMM route for them would have to be generic,
+/// and so compiled again by every crate that calls `einsum!` (for `f64` too, as dead code).
+#[inline]
 pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
     out: &mut ViewMut<'_, T, NO>,
     a: &View<'_, T, NA>,
     b: &View<'_, T, NB>,
     groups: Gemm<'_>,
 ) -> bool {
+    let out = Slots {
+        ptr: out.ptr,
+        dims: &out.dims,
+        strides: &out.strides,
+    };
+    let a = Slots {
+        ptr: a.ptr,
+        dims: &a.dims,
+        strides: &a.strides,
+    };
+    let b = Slots {
+        ptr: b.ptr,
+        dims: &b.dims,
+        strides: &b.strides,
+    };
+    if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
+        return gemm_f64(out, a, b, groups);
+    }
+    if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
+        return gemm_f32(out, a, b, groups);
+    }
+    false
+}
+
+/// [`gemm`] for `f64`.
+#[inline(never)]
+fn gemm_f64(
+    out: Slots<'_, *mut f64>,
+    a: Slots<'_, *const f64>,
+    b: Slots<'_, *const f64>,
+    groups: Gemm<'_>,
+) -> bool {
+    gemm_slots(out, a, b, groups)
+}
+
+/// [`gemm`] for `f32`.
+#[inline(never)]
+fn gemm_f32(
+    out: Slots<'_, *mut f32>,
+    a: Slots<'_, *const f32>,
+    b: Slots<'_, *const f32>,
+    groups: Gemm<'_>,
+) -> bool {
+    gemm_slots(out, a, b, groups)
+}
+
+/// The body of [`gemm`], for `f32` and `f64`.
+fn gemm_slots<T: LinalgScalar>(
+    out: Slots<'_, *mut T>,
+    a: Slots<'_, *const T>,
+    b: Slots<'_, *const T>,
+    groups: Gemm<'_>,
+) -> bool {
     let side = |dims: &[usize], group: &[usize]| group.iter().map(|&s| dims[s]).product::<usize>();
     let (m, n, k) = (
-        side(&a.dims, groups.a[1]),
-        side(&b.dims, groups.b[2]),
-        side(&a.dims, groups.a[2]),
+        side(a.dims, groups.a[1]),
+        side(b.dims, groups.b[2]),
+        side(a.dims, groups.a[2]),
     );
     if !gemm_pays::<T>(m, n, k) {
         return false;
@@ -1159,45 +1255,48 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
             && g.iter().map(|s| s.len()).sum::<usize>() == n
     };
     assert!(
-        covers(NA, groups.a) && covers(NB, groups.b) && covers(NO, groups.out),
+        covers(a.dims.len(), groups.a)
+            && covers(b.dims.len(), groups.b)
+            && covers(out.dims.len(), groups.out),
         "einsum-runtime internal error: a GEMM grouping does not partition the slots"
     );
     let packed_a;
-    let (pa, ga) = match merge_groups(&a.dims, &a.strides, groups.a) {
+    let (pa, ga) = match merge_groups(&a, groups.a) {
         Some(m) => (a.ptr, m),
         None => {
-            packed_a = pack(a, &groups.a.concat());
-            (packed_a.as_ptr(), row_major_groups(&a.dims, groups.a))
+            packed_a = pack(&a, &groups.a.concat());
+            (packed_a.as_ptr(), row_major_groups(a.dims, groups.a))
         }
     };
     let packed_b;
-    let (pb, gb) = match merge_groups(&b.dims, &b.strides, groups.b) {
+    let (pb, gb) = match merge_groups(&b, groups.b) {
         Some(m) => (b.ptr, m),
         None => {
-            packed_b = pack(b, &groups.b.concat());
-            (packed_b.as_ptr(), row_major_groups(&b.dims, groups.b))
+            packed_b = pack(&b, &groups.b.concat());
+            (packed_b.as_ptr(), row_major_groups(b.dims, groups.b))
         }
     };
-    let go = merge_groups(&out.dims, &out.strides, groups.out)
-        .filter(|[_, rows, cols]| disjoint(*rows, *cols));
+    let go = merge_groups(&out, groups.out).filter(|[_, rows, cols]| disjoint(*rows, *cols));
     let Some(go) = go else {
         // Multiply into a row-major [batch, rows, cols] buffer, then add it in through the
         // destination's own layout.
         let dims = [ga[0].extent, ga[1].extent, gb[2].extent];
-        let mut tmp = ndarray::Array3::<T>::zeros(dims);
-        let mut tv = ViewMut::<T, 3>::new(&mut tmp, [0, 1, 2], dims);
+        let mut tmp = vec![T::zero(); dims.iter().product()];
+        let strides = [(dims[1] * dims[2]) as isize, dims[2] as isize, 1];
+        // The buffer is row-major with exactly these extents, so every index tuple below them is
+        // one of its elements, borrowed mutably until the product is added in.
+        let tv = Slots {
+            ptr: tmp.as_mut_ptr(),
+            dims: &dims,
+            strides: &strides,
+        };
         let three = Gemm {
             a: groups.a,
             b: groups.b,
             out: [&[0], &[1], &[2]],
         };
-        gemm(&mut tv, a, b, three);
-        let order = groups.out.concat();
-        add_packed(
-            out,
-            tmp.as_slice().expect("a fresh array is contiguous"),
-            &order,
-        );
+        gemm_slots(tv, a, b, three);
+        add_packed(&out, &tmp, &groups.out.concat());
         return true;
     };
     // SAFETY: each tensor's three merged groups cover all of its slots, so every `(t, i, j)` below
@@ -1414,22 +1513,18 @@ pub(crate) fn matmul_dense<T: LinalgScalar>(
 }
 
 /// `out[idx] += data[k]` where `k` runs row-major over `out`'s slots in `order` (all of them).
-fn add_packed<T: LinalgScalar, const N: usize>(
-    out: &mut ViewMut<'_, T, N>,
-    data: &[T],
-    order: &[usize],
-) {
+fn add_packed<T: LinalgScalar>(out: &Slots<'_, *mut T>, data: &[T], order: &[usize]) {
     let len: usize = order.iter().map(|&s| out.dims[s]).product();
     assert!(
         len == data.len(),
         "einsum-runtime internal error: {} elements for {len}",
         data.len()
     );
-    let mut index = [0usize; N];
+    let mut index = vec![0usize; out.dims.len()];
     let mut off = 0isize;
     for &x in data {
         // SAFETY: `index` stays below `dims` in every slot (the odometer below), so `off` is the offset
-        // of an index tuple of the view: an element by its invariant, borrowed mutably by `out`.
+        // of an index tuple of the view: an element by the invariant of `Slots`, borrowed mutably.
         unsafe {
             let p = out.ptr.offset(off);
             *p = *p + x;
@@ -1444,6 +1539,30 @@ fn add_packed<T: LinalgScalar, const N: usize>(
             index[s] = 0;
         }
     }
+}
+
+/// `data` as a row-major array of `dim`, without ndarray's general shape checks (compiled once per
+/// dimension type in every crate that calls `einsum!`): one length check suffices for a row-major
+/// layout.
+///
+/// # Panics
+/// If `data` does not hold exactly `dim`'s element count (an internal error).
+#[inline(never)]
+pub(crate) fn row_major<T, D: Dimension>(dim: D, data: Vec<T>) -> ndarray::Array<T, D> {
+    let len = dim
+        .slice()
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d));
+    assert!(
+        len == Some(data.len()),
+        "einsum-runtime internal error: {} elements for the shape {:?}",
+        data.len(),
+        dim.slice()
+    );
+    // SAFETY: `data` holds exactly as many elements as the shape (checked above; a `Vec` of them
+    // exists, so their size fits in `isize`), and with the default row-major strides every index
+    // tuple addresses a distinct element of it.
+    unsafe { ndarray::Array::from_shape_vec_unchecked(dim, data) }
 }
 
 /// A vector of `len` zeros, or `None` if it cannot be allocated. For the primitive numeric types

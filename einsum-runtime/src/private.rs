@@ -2,7 +2,9 @@
 //! it may change in any release, which is why `einsum-runtime` pins `einsum-macro` to its exact
 //! version. Nothing inside this crate imports from here.
 
-pub use ndarray::{Array, ArrayD, ArrayViewD, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
+pub use ndarray::{
+    Array, ArrayD, ArrayViewD, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn, LinalgScalar,
+};
 
 pub use crate::contract::{GradSpec, Spec, Term};
 pub use crate::entry::{
@@ -11,8 +13,8 @@ pub use crate::entry::{
 };
 pub use crate::error::EinsumError;
 pub use crate::exec::{
-    bind_fixed as bind, build, executor_calls, fill, fill_dyn, run_forward, run_gradient, sum_to,
-    zeros,
+    bind_fixed as bind, buffer, executor_calls, shaped, sum_to, whole, zeros, Exec, Generic,
+    Precompiled,
 };
 pub use crate::kernel::{
     add, gemm, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, View, ViewMut,

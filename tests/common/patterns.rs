@@ -3,7 +3,7 @@
 // `with_patterns!(callback)` expands to `callback! { name: "pattern" [operand indices] big "..."; ... }`.
 // The index list `[0 1 2]` gives the operand count (the callback calls the macro with `ops[0], ops[1],
 // ops[2]`); the optional `big "i=40 j=40 k=40"` adds draws with those extents fixed (GEMM path:
-// m, n, k >= 8 and m*n*k >= 32768).
+// m, n, k >= 8 for f32 and f64, and m*n*k >= 32768 for other element types in the executor).
 
 #[allow(unused_macros)]
 macro_rules! with_patterns {

@@ -139,11 +139,15 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
     // zeros.
     if s.gemm.is_none() && s.tile.is_none() && s.loops == *out_labels && out_labels.len() <= 6 {
         let loops = emit_loops(c, s, &dst, Write::Append);
-        return quote! {
-            #rt::build(#pattern, #dims, |#dst| {
+        let data = local("data");
+        return quote! {{
+            let mut #data = #rt::buffer(#pattern, #dims)?;
+            {
+                let #dst = &mut #data;
                 #loops
-            })?
-        };
+            }
+            #rt::shaped(#dims, #data)
+        }};
     }
     let loops = emit_loops(c, s, &dst, Write::Accumulate);
     let run = match &s.gemm {
@@ -157,16 +161,21 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
         }
         None => loops,
     };
-    let fill = if out_labels.len() <= 6 {
-        quote!(fill)
+    // Up to six axes, the result has a static dimension type; beyond, a dynamic one.
+    let shape = if out_labels.len() <= 6 {
+        dims.clone()
     } else {
-        quote!(fill_dyn)
+        quote!(&#dims[..])
     };
-    quote! {
-        #rt::#fill(#pattern, #dims, |#dst| {
+    let out = local("out");
+    quote! {{
+        let mut #out = #rt::zeros(#pattern, #shape)?;
+        {
+            let #dst = &mut #rt::whole(&mut #out, #dims);
             #run
-        })?
-    }
+        }
+        #out
+    }}
 }
 
 /// A gradient's epilogue: `grad` (a zeroed array shaped like the operand, in scope) += `r` (labels

@@ -40,12 +40,6 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
     let rt = rt();
     let n = plan.inputs.len();
     let ops = operand_locals(input);
-    let (items, forward, grads) = if plan.is_generated() {
-        (quote!(), emit_forward(plan), emit_grads(plan))
-    } else {
-        emit_executor(plan)
-    };
-    let pattern = &plan.pattern;
     let dim = match plan.output_rank() {
         Some(rank) => {
             let ix = format_ident!("Ix{}", rank);
@@ -53,6 +47,12 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
         }
         None => quote!(#rt::IxDyn),
     };
+    let (items, forward, grads) = if plan.is_generated() {
+        emit_kernel_fns(plan, &dim)
+    } else {
+        emit_executor(plan)
+    };
+    let pattern = &plan.pattern;
     let body = match mode {
         Mode::Panic | Mode::Try => {
             // The parser yields at least one term, and `check_operand_count` matched operands to terms.
@@ -134,40 +134,75 @@ fn kernel_input(view: TokenStream, term: &TermPlan) -> kernel::Input {
     }
 }
 
-/// `|[v0, v1, ..]| -> Result<(Array<T, D>, [usize; L]), EinsumError>`: the forward kernel, which
-/// also returns the extents it bound, for the gradient kernels.
-fn emit_forward(plan: &Plan) -> TokenStream {
-    let views = view_locals(plan.inputs.len());
+/// The generated kernels as two functions, `forward` and `grads` (see [`emit_forward`] and
+/// [`emit_grads`]), and their names.
+///
+/// They are functions rather than closures so that they can be kept out of line: the optimizer then
+/// works on each loop nest once, in its own function, instead of again in every caller it would be
+/// inlined into (the runtime's `finish`, `vjp` and the `Var` node). A call pays one function call
+/// for it. They capture nothing, so being functions costs nothing else. They live in a module of
+/// their own because rustc splits a crate into codegen units by module: the kernels of different
+/// calls can then be optimized on different cores, where the calls' own module would put them all
+/// in one codegen unit.
+fn emit_kernel_fns(plan: &Plan, dim: &TokenStream) -> (TokenStream, TokenStream, TokenStream) {
+    let rt = rt();
+    let n = plan.inputs.len();
+    let labels = plan.labels().len();
+    let module = local("kernels");
+    let (forward, grads) = (local("forward"), local("grads"));
+    let views = view_locals(n);
+    let (forward_body, grads_body) = (emit_forward(plan, &views), emit_grads(plan, &views));
+    let (k, g) = (local("k"), local("g"));
+    let names = plan.labels().into_iter().map(kernel::extent);
+    let items = quote! {
+        mod #module {
+        #[inline(never)]
+        pub(super) fn #forward<T: #rt::LinalgScalar>(
+            [#(#views),*]: [#rt::Input<'_, T>; #n],
+        ) -> ::core::result::Result<(#rt::Array<T, #dim>, [usize; #labels]), #rt::EinsumError> {
+            #forward_body
+        }
+        #[inline(never)]
+        pub(super) fn #grads<T: #rt::LinalgScalar>(
+            #k: usize,
+            [#(#names),*]: [usize; #labels],
+            #g: #rt::Input<'_, T>,
+            [#(#views),*]: [#rt::Input<'_, T>; #n],
+        ) -> ::core::result::Result<#rt::ArrayD<T>, #rt::EinsumError> {
+            #grads_body
+        }
+        }
+    };
+    (items, quote!(#module::#forward), quote!(#module::#grads))
+}
+
+/// The body of `forward([v0, v1, ..]) -> Result<(Array<T, D>, [usize; L]), EinsumError>`: the
+/// forward kernel, which also returns the extents it bound, for the gradient kernels.
+fn emit_forward(plan: &Plan, views: &[Ident]) -> TokenStream {
     let bound = local("extents");
-    let extents = emit_extents(plan, &views, &bound);
+    let extents = emit_extents(plan, views, &bound);
     let inputs: Vec<kernel::Input> = (views.iter().zip(&plan.inputs))
         .map(|(v, t)| kernel_input(quote!(#v), t))
         .collect();
     let result = emit_contraction(&plan.pattern, &inputs, &plan.output.distinct());
     quote! {
-        |[#(#views),*]| {
-            #extents
-            ::core::result::Result::Ok((#result, #bound))
-        }
+        #extents
+        ::core::result::Result::Ok((#result, #bound))
     }
 }
 
-/// `|k, [n_i, ..], g, [v0, v1, ..]| -> Result<ArrayD<T>, EinsumError>`: operand `k`'s gradient
-/// kernel, given the extents the forward kernel bound.
-fn emit_grads(plan: &Plan) -> TokenStream {
-    let views = view_locals(plan.inputs.len());
+/// The body of `grads(k, [n_i, ..], g, [v0, v1, ..]) -> Result<ArrayD<T>, EinsumError>`: operand
+/// `k`'s gradient kernel, given the extents the forward kernel bound.
+fn emit_grads(plan: &Plan, views: &[Ident]) -> TokenStream {
     let (k, g) = (local("k"), local("g"));
-    let names = plan.labels().into_iter().map(kernel::extent);
     let arms = (0..plan.inputs.len()).map(|i| {
-        let body = emit_grad(plan, &plan.grad(i), &views, &g);
+        let body = emit_grad(plan, &plan.grad(i), views, &g);
         quote!(#i => #body,)
     });
     quote! {
-        |#k, [#(#names),*], #g, [#(#views),*]| {
-            match #k {
-                #(#arms)*
-                _ => ::core::unreachable!("einsum-runtime asked for the gradient of a missing operand"),
-            }
+        match #k {
+            #(#arms)*
+            _ => ::core::unreachable!("einsum-runtime asked for the gradient of a missing operand"),
         }
     }
 }
@@ -233,9 +268,15 @@ fn emit_executor(plan: &Plan) -> (TokenStream, TokenStream, TokenStream) {
         const #grads: [#rt::GradSpec; #n] = [#(#grad_specs),*];
     };
     let (views, k, g) = (local("views"), local("k"), local("g"));
-    let forward = quote!(|#views| #rt::run_forward(&#spec, #views));
-    let backward =
-        quote!(|#k, (), #g, #views| #rt::run_gradient(&#spec, &#grads[#k], (), #g, #views));
+    // `Exec` picks the executor compiled in the runtime for f32 and f64 (see its docs).
+    let forward = quote!(|#views| {
+        use #rt::{Generic as _, Precompiled as _};
+        (&#rt::Exec::of(&#views)).run_forward(&#spec, #views)
+    });
+    let backward = quote!(|#k, (), #g, #views| {
+        use #rt::{Generic as _, Precompiled as _};
+        (&#rt::Exec::of(&#views)).run_gradient(&#spec, &#grads[#k], (), #g, #views)
+    });
     (items, forward, backward)
 }
 

@@ -83,7 +83,7 @@
 //!         "t2 = ij,jk->ik from operand 0 and operand 1: \
 //!          GEMM (batch -, left i, right k, summed j) \
 //!          when m = |i|, n = |k|, k = |j| are each at least 8 \
-//!          (and, for element types other than f32 and f64, m·n·k at least 32768), \
+//!          and the elements are f32 or f64, \
 //!          else loops i, j, lanes over k",
 //!     ]
 //! );

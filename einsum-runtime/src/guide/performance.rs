@@ -13,14 +13,16 @@
 //! A pairwise step can run as a batched matrix product when its labels form one: at least one label
 //! only the left operand has (with the result), one only the right operand has, and one that both
 //! have and the result lacks; labels in both operands and the result become the batch. The GEMM is
-//! taken at run time when each of the three matrix sides (products of extents: `m`, `n`, `k`) is at
-//! least 8; for element types other than `f32` and `f64`, `m·n·k` must also be at least 32768.
+//! taken at run time, for `f32` and `f64`, when each of the three matrix sides (products of extents:
+//! `m`, `n`, `k`) is at least 8.
 //! [`einsum_plan!`](crate::einsum_plan) prints this condition for every step (see
 //! [what the macro generates](super::generated)).
 //!
-//! `f32` and `f64` use the `gemm` crate; other element types (integers) use ndarray's general
-//! matrix product. Other steps, and small products, run as loops, as do element-wise products,
-//! transposes, diagonals and reductions.
+//! The GEMM is the `gemm` crate's. Code the macro generates gives other element types (integers)
+//! the loops: a GEMM route for them would be generic code that every crate calling `einsum!` compiles
+//! again. The run-time executor (patterns with `...`) gives them ndarray's general matrix product when
+//! `m·n·k` is also at least 32768. Other steps, and small products, run as loops, as do element-wise
+//! products, transposes, diagonals and reductions.
 //!
 //! To get a GEMM, write the contraction so that one step has all three groups. `"bij,bjk->bik"` is a
 //! batch of products; `"abc,bcd->ad"` is one product whose summed side is `b` and `c` together; but

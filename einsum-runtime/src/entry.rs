@@ -2,8 +2,9 @@
 //! (its element type, rank and kind as type parameters, checked at compile time: rank against the
 //! term, element type against operand 0), the type-level choice between an array result and a
 //! recorded `Var`, and `einsum_vjp!`'s closure. The kernels the macro writes are passed in as
-//! closures: `forward` maps the operands (as [`Input`]s) to the result, `grads` maps an operand
-//! index, the upstream gradient and the operands to that operand's gradient.
+//! function pointers ([`ForwardFn`], [`GradsFn`]): `forward` maps the operands (as [`Input`]s) to the
+//! result, `grads` maps an operand index, the upstream gradient and the operands to that operand's
+//! gradient.
 
 use std::marker::PhantomData;
 
@@ -222,48 +223,51 @@ pub(crate) fn check_gradient_shape(
     }
 }
 
+/// A generated forward kernel: the operands to the result and the extents it bound (`E`, a
+/// `[usize; L]`, or `()` for the executor, which binds them again).
+///
+/// The kernels reach the runtime as function pointers rather than as generic closures, so that
+/// [`vjp`] and the `Var` node are compiled once per element type, dimension type and operand count
+/// in the calling crate, not once per `einsum!` call.
+pub type ForwardFn<T, D, E, const N: usize> =
+    for<'v> fn([Input<'v, T>; N]) -> Result<(Array<T, D>, E), EinsumError>;
+
+/// A generated gradient kernel: `grads(k, extents, g, operands)` is operand `k`'s gradient, shaped
+/// like it, from the upstream gradient `g` (whose shape the caller has checked) and the operands.
+pub type GradsFn<T, E, const N: usize> =
+    for<'g, 'v> fn(usize, E, Input<'g, T>, [Input<'v, T>; N]) -> Result<ArrayD<T>, EinsumError>;
+
 /// The last step of `einsum!`/`try_einsum!`: arrays give an array, any `Var` gives a `Var`. A trait
 /// (rather than inherent methods per kind) so that a call whose kind is unknown, because an operand
 /// is not an operand at all, adds no second error to the one that says so.
 ///
-/// `forward` is the generated forward kernel: it returns the result and the extents it bound (`E`,
-/// a `[usize; L]`, or `()` for the executor). `grads(k, extents, g, operands)` is the generated
-/// gradient of operand `k`, shaped like it, from the upstream gradient `g` (whose shape the caller
-/// has checked) and the same operands. Only a `Var` result keeps `grads`; an array result never
-/// calls it, so it is never compiled to machine code for such a call.
+/// `forward` is the generated forward kernel. `grads` returns the generated gradient kernel: only a
+/// `Var` result calls it, so for a call on arrays the gradient kernel is never named as a value, and
+/// so never compiled to machine code.
 pub trait Finish<T, D, const N: usize> {
     /// An `Array<T, D>` for arrays, a `Var<T>` when any operand is a `Var`.
     type Output;
 
     /// Runs the einsum; an extent mismatch is an `Err`.
-    fn try_finish<E, F, G>(
+    fn try_finish<E: Copy + 'static>(
         self,
         pattern: &'static str,
         args: [Arg<'_, T>; N],
-        forward: F,
-        grads: G,
-    ) -> Result<Self::Output, EinsumError>
-    where
-        E: Copy + 'static,
-        F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-        G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
-            + 'static;
+        forward: ForwardFn<T, D, E, N>,
+        grads: impl FnOnce() -> GradsFn<T, E, N>,
+    ) -> Result<Self::Output, EinsumError>;
 
     /// Runs the einsum; an extent mismatch panics, reporting the caller's line.
     #[track_caller]
-    fn finish<E, F, G>(
+    fn finish<E: Copy + 'static>(
         self,
         pattern: &'static str,
         args: [Arg<'_, T>; N],
-        forward: F,
-        grads: G,
+        forward: ForwardFn<T, D, E, N>,
+        grads: impl FnOnce() -> GradsFn<T, E, N>,
     ) -> Self::Output
     where
         Self: Sized,
-        E: Copy + 'static,
-        F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-        G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
-            + 'static,
     {
         unwrap_or_panic(self.try_finish(pattern, args, forward, grads))
     }
@@ -272,19 +276,14 @@ pub trait Finish<T, D, const N: usize> {
 impl<T: LinalgScalar, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsArray> {
     type Output = Array<T, D>;
 
-    fn try_finish<E, F, G>(
+    #[inline]
+    fn try_finish<E: Copy + 'static>(
         self,
         _pattern: &'static str,
         args: [Arg<'_, T>; N],
-        forward: F,
-        _grads: G,
-    ) -> Result<Array<T, D>, EinsumError>
-    where
-        E: Copy + 'static,
-        F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-        G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
-            + 'static,
-    {
+        forward: ForwardFn<T, D, E, N>,
+        _grads: impl FnOnce() -> GradsFn<T, E, N>,
+    ) -> Result<Array<T, D>, EinsumError> {
         forward(array_inputs(args)).map(|(value, _)| value)
     }
 }
@@ -292,25 +291,15 @@ impl<T: LinalgScalar, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsA
 impl<T: Float, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsVar> {
     type Output = Var<T>;
 
-    fn try_finish<E, F, G>(
+    #[inline]
+    fn try_finish<E: Copy + 'static>(
         self,
         pattern: &'static str,
         args: [Arg<'_, T>; N],
-        forward: F,
-        grads: G,
-    ) -> Result<Var<T>, EinsumError>
-    where
-        E: Copy + 'static,
-        F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-        G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
-            + 'static,
-    {
-        einsum_var(
-            pattern,
-            args,
-            |views| forward(views).map(|(value, extents)| (value.into_dyn(), extents)),
-            grads,
-        )
+        forward: ForwardFn<T, D, E, N>,
+        grads: impl FnOnce() -> GradsFn<T, E, N>,
+    ) -> Result<Var<T>, EinsumError> {
+        einsum_var(pattern, args, forward, grads())
     }
 }
 
@@ -326,18 +315,16 @@ fn array_inputs<T, const N: usize>(args: [Arg<'_, T>; N]) -> [Input<'_, T>; N] {
 /// `einsum_vjp!`: the value and a closure mapping the upstream gradient to every operand's gradient.
 #[allow(clippy::type_complexity)] // the closure's type is the point of this function
 #[track_caller]
-pub fn vjp<'a, T, D, E, F, G, const N: usize>(
+pub fn vjp<'a, T, D, E, const N: usize>(
     pattern: &'static str,
     operands: [Input<'a, T>; N],
-    forward: F,
-    grads: G,
+    forward: ForwardFn<T, D, E, N>,
+    grads: GradsFn<T, E, N>,
 ) -> (Array<T, D>, impl Fn(&Array<T, D>) -> [ArrayD<T>; N] + 'a)
 where
     T: Float,
     D: Dimension,
     E: Copy + 'a,
-    F: Fn([Input<'_, T>; N]) -> Result<(Array<T, D>, E), EinsumError>,
-    G: Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError> + 'a,
 {
     let (value, extents) = unwrap_or_panic(forward(operands));
     let shape = value.shape().to_vec();

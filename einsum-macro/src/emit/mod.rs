@@ -4,7 +4,7 @@
 //!
 //! - `bind`: the operands, evaluated once and converted, and the extents read from their shapes;
 //! - `kernel`: a contraction's loops and GEMM calls;
-//! - this file: the kernels' closures (forward, and the gradient of each operand) and the body of
+//! - this file: the kernels' functions (forward, and the gradient of each operand) and the body of
 //!   each macro around them.
 
 mod bind;
@@ -74,7 +74,7 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
                 quote!(finish)
             };
             quote! {
-                #rt::Finish::<_, #dim, #n>::#method(#kind, #pattern, [#(#args),*], #forward, #grads)
+                #rt::Finish::<_, #dim, #n>::#method(#kind, #pattern, [#(#args),*], #forward, || #grads)
             }
         }
         Mode::Vjp => {
@@ -89,7 +89,7 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
             );
             quote! {
                 let (#value, #back) =
-                    #rt::vjp::<_, #dim, _, _, _, #n>(#pattern, [#(#views),*], #forward, #grads);
+                    #rt::vjp::<_, #dim, _, #n>(#pattern, [#(#views),*], #forward, #grads);
                 (#value, move |#g: &#rt::Array<_, #dim>| {
                     let [#(#gs),*] = #back(#g);
                     (#(#rt::into_dim_of(#gs, &#ops),)*)

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{Array, ArrayD, Dimension, IxDyn, LinalgScalar, ScalarOperand};
 
-use crate::entry::{check_gradient_shape, Arg};
+use crate::entry::{check_gradient_shape, Arg, ForwardFn, GradsFn};
 use crate::error::EinsumError;
 use crate::kernel::Input;
 
@@ -543,12 +543,11 @@ fn accumulate<T: Float>(slot: &mut Option<ArrayD<T>>, g: ArrayD<T>) {
 /// An einsum on `Var` (and array) operands: array operands are copied in as constants; the backward
 /// closure runs the generated gradient kernel `grads` of each operand that needs a gradient, on the
 /// values the forward pass ran on.
-pub(crate) fn einsum_var<T: Float, E: Copy + 'static, const N: usize>(
+pub(crate) fn einsum_var<T: Float, D: Dimension, E: Copy + 'static, const N: usize>(
     pattern: &'static str,
     args: [Arg<'_, T>; N],
-    forward: impl Fn([Input<'_, T>; N]) -> Result<(ArrayD<T>, E), EinsumError>,
-    grads: impl Fn(usize, E, Input<'_, T>, [Input<'_, T>; N]) -> Result<ArrayD<T>, EinsumError>
-        + 'static,
+    forward: ForwardFn<T, D, E, N>,
+    grads: GradsFn<T, E, N>,
 ) -> Result<Var<T>, EinsumError> {
     // Every operand becomes a Var (arrays as constants) so that backward can read all values alike.
     let operands: [Var<T>; N] = args.map(|a| match a {
@@ -559,6 +558,7 @@ pub(crate) fn einsum_var<T: Float, E: Copy + 'static, const N: usize>(
         let values: [Rc<ArrayD<T>>; N] = std::array::from_fn(|k| operands[k].data());
         forward(std::array::from_fn(|k| Input::new(&*values[k])))?
     };
+    let value = value.into_dyn();
     let shape = value.shape().to_vec();
     Ok(Var::from_op(value, operands.into(), move |g, parents| {
         unwrap_or_panic(check_gradient_shape(pattern, &shape, g.shape()));

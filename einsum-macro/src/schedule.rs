@@ -62,6 +62,8 @@ pub struct Contraction {
     pub reductions: Vec<Step>,
     /// One order, or the candidates among which the run time picks the cheapest.
     pub orders: Vec<Order>,
+    /// How many pairwise orders there are: `orders` keeps those that can be the cheapest.
+    pub enumerated: usize,
 }
 
 impl Contraction {
@@ -85,6 +87,7 @@ pub fn plan_contraction(inputs: &[Vec<char>], out: &[char]) -> Contraction {
         tensors: inputs.to_vec(),
         reductions: Vec::new(),
         orders: Vec::new(),
+        enumerated: 0,
     };
     let n = inputs.len();
     if n > 1 {
@@ -100,6 +103,7 @@ pub fn plan_contraction(inputs: &[Vec<char>], out: &[char]) -> Contraction {
         }
     }
     let current: Vec<TensorId> = (0..n).map(|i| c.current(i)).collect();
+    let mut orders = Vec::new();
     for tree in trees(&current) {
         let mut tensors = c.tensors.clone();
         let mut order = Order {
@@ -109,9 +113,56 @@ pub fn plan_contraction(inputs: &[Vec<char>], out: &[char]) -> Contraction {
         emit_tree(&tree, out, &current, &mut tensors, &mut order, true);
         // The orders share one table of tensors, each order's new ones above the previous order's.
         c.tensors = tensors;
-        c.orders.push(order);
+        orders.push(order);
     }
+    c.enumerated = orders.len();
+    c.orders = candidates(orders);
     c
+}
+
+/// The orders that can be the cheapest for some extents: an order that another never costs more
+/// than, whatever the extents, is dropped (of two that always cost the same, the first stays). The
+/// run time would never pick a dropped order (its choice takes the first of the cheapest), so this
+/// changes nothing at run time; it keeps out of the expansion code that could never run. For
+/// `ij,jk,kl->il`, the order that first forms the outer product of `ij` and `kl` (cost
+/// `|i||j||k||l|` twice) always costs at least as much as `(ij·jk)·kl` (`|i||j||k| + |i||k||l|`).
+fn candidates(orders: Vec<Order>) -> Vec<Order> {
+    let dropped: Vec<bool> = (0..orders.len())
+        .map(|a| {
+            (0..orders.len()).any(|b| {
+                b != a
+                    && never_costlier(&orders[b], &orders[a])
+                    && (b < a || !never_costlier(&orders[a], &orders[b]))
+            })
+        })
+        .collect();
+    orders
+        .into_iter()
+        .zip(dropped)
+        .filter_map(|(o, d)| (!d).then_some(o))
+        .collect()
+}
+
+/// Whether order `b` costs at most what order `a` costs for all extents of at least 1: each term of
+/// `b`'s cost (a product of extents) divides a different term of `a`'s, that is, its labels are a
+/// subset of that term's. (A sum of such terms is then term by term at most `a`'s.)
+fn never_costlier(b: &Order, a: &Order) -> bool {
+    fn assign(b: &[Vec<char>], a: &[Vec<char>], used: &mut Vec<bool>) -> bool {
+        let Some((first, rest)) = b.split_first() else {
+            return true;
+        };
+        for k in 0..a.len() {
+            if !used[k] && first.iter().all(|l| a[k].contains(l)) {
+                used[k] = true;
+                if assign(rest, a, used) {
+                    return true;
+                }
+                used[k] = false;
+            }
+        }
+        false
+    }
+    b.costs.len() <= a.costs.len() && assign(&b.costs, &a.costs, &mut vec![false; a.costs.len()])
 }
 
 /// A binary tree over tensors: a leaf, or the pairing of two subtrees.
@@ -357,16 +408,76 @@ mod tests {
 
     #[test]
     fn three_and_four_operands_enumerate_every_tree() {
+        assert_eq!(trees(&[0, 1, 2]).len(), 3);
+        assert_eq!(trees(&[0, 1, 2, 3]).len(), 15);
         let c = plan_contraction(&[labels("ij"), labels("jk"), labels("kl")], &labels("il"));
-        assert_eq!(c.orders.len(), 3);
         assert!(c.orders.iter().all(|o| o.steps.len() == 2));
         let c = plan_contraction(
             &[labels("ij"), labels("jk"), labels("kl"), labels("lm")],
             &labels("im"),
         );
-        assert_eq!(c.orders.len(), 15);
         // Intermediates keep only what the rest needs: (ij, jk) -> ik.
         let first = &c.orders[0].steps[0];
         assert_eq!(c.tensors[first.out].len(), 2);
+    }
+
+    /// The index volume of an order for `extents` (a-z), as the generated code computes it.
+    fn cost(o: &Order, extents: &[u64; 26]) -> u64 {
+        let volume = |ls: &[char]| -> u64 {
+            ls.iter()
+                .map(|&l| extents[l as usize - 'a' as usize])
+                .product()
+        };
+        o.costs.iter().map(|ls| volume(ls)).sum()
+    }
+
+    /// All orders, as the plan had them before the dominated ones were dropped.
+    fn every_order(inputs: &[Vec<char>], out: &[char]) -> Vec<Order> {
+        let mut tensors = inputs.to_vec();
+        let ids: Vec<TensorId> = (0..inputs.len()).collect();
+        trees(&ids)
+            .iter()
+            .map(|tree| {
+                let mut order = Order {
+                    steps: Vec::new(),
+                    costs: Vec::new(),
+                };
+                emit_tree(tree, out, &ids, &mut tensors, &mut order, true);
+                order
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dropped_orders_are_never_the_cheapest() {
+        let cases: [(&[&str], &str); 6] = [
+            (&["ij", "jk", "kl"], "il"),
+            (&["i", "ij", "j"], ""),
+            (&["bi", "ij", "bj"], "b"),
+            (&["i", "i", "i"], ""),
+            (&["ij", "jk", "kl", "lm"], "im"),
+            (&["ab", "bc", "cd", "da"], ""),
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for (terms, out) in cases {
+            let inputs: Vec<Vec<char>> = terms.iter().map(|t| labels(t)).collect();
+            let kept = plan_contraction(&inputs, &labels(out)).orders;
+            let all = every_order(&inputs, &labels(out));
+            assert!(kept.len() < all.len(), "{terms:?}: some order is dominated");
+            for _ in 0..500 {
+                let mut extents = [1u64; 26];
+                for e in &mut extents {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    *e = 1 + state % 40;
+                }
+                let best = |os: &[Order]| os.iter().map(|o| cost(o, &extents)).min().unwrap();
+                assert_eq!(best(&kept), best(&all), "{terms:?} with {extents:?}");
+            }
+        }
+        // Orders of equal cost everywhere: only the first stays.
+        let same = plan_contraction(&[labels("i"), labels("i"), labels("i")], &labels(""));
+        assert_eq!(same.orders.len(), 1);
     }
 }

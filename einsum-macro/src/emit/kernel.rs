@@ -188,6 +188,7 @@ pub fn emit_epilogue(r: &Ident, provided: &[char], term: &TermPlan, own: &[char]
         tensors: vec![provided.to_vec(), own.to_vec()],
         reductions: Vec::new(),
         orders: Vec::new(),
+        enumerated: 0,
     };
     let step = Step {
         inputs: vec![0],

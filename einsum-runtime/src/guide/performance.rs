@@ -77,8 +77,9 @@
 //!
 //! Every call site is expanded separately, and it includes the gradient kernels of every operand
 //! (they are used when an operand is a [`Var`](crate::Var)). Code size grows with the number of
-//! operands: a three-operand pattern carries 3 candidate orders for the forward pass and for each
-//! gradient, a four-operand one 15. Patterns with `...` or five or more operands expand to a small
+//! operands: a three-operand pattern carries up to 3 candidate orders for the forward pass and for
+//! each gradient, a four-operand one up to 15 (only the orders that can be the cheapest for some
+//! extents are generated; a chain of three matrices has 2). Patterns with `...` or five or more operands expand to a small
 //! table for the executor instead. If compile time matters, wrap a pattern used in many places in a
 //! function and call that. `scripts/compile_time.py` in the repository measures the cost per call;
 //! its results are in `docs/benchmarks.md`.

@@ -766,19 +766,31 @@ pub fn whole<T, D: Dimension, const R: usize>(
 /// The epilogue of a gradient whose einsum already has its operand's labels, in order: `r` itself
 /// when the operand has its shape, else `r` summed over the operand's axes of extent 1 that were
 /// broadcast against a longer extent.
+#[inline]
 pub fn sum_to<T: LinalgScalar, D: Dimension>(
     pattern: &'static str,
     r: ndarray::Array<T, D>,
     shape: &[usize],
 ) -> Result<ArrayD<T>, EinsumError> {
+    let r = r.into_dyn();
     if r.shape() == shape {
-        return Ok(r.into_dyn());
+        return Ok(r);
     }
+    sum_broadcast_axes(pattern, r, shape)
+}
+
+/// The part of [`sum_to`] that sums: generic only in the element type, so that it is compiled once
+/// per element type rather than once per gradient rank.
+#[inline(never)]
+fn sum_broadcast_axes<T: LinalgScalar>(
+    pattern: &'static str,
+    r: ArrayD<T>,
+    shape: &[usize],
+) -> Result<ArrayD<T>, EinsumError> {
     let labels: Vec<Label> = (0..shape.len())
         .map(|a| Label::try_from(a).expect("einsum-runtime internal error: rank fits a label"))
         .collect();
     let extents = r.shape().to_vec();
-    let r = r.into_dyn();
     let source = Strided::from_view(&r.view(), &labels, |l| extents[usize::from(l)]);
     let mut grad = alloc_zeros::<T>(shape, pattern)?;
     let axes = fold_axes(shape, &row_major_strides(shape), &labels, |l| {

@@ -888,48 +888,24 @@ pub struct LaneMut<'a, T> {
     life: PhantomData<&'a mut [T]>,
 }
 
-/// Lanes up to this long run as one plain strided loop, inlined into the generated loop nest: for
-/// them the call and the choice among the vectorized unit-stride paths cost more than the work (a
-/// 3x4 · 4x5 product runs on lanes of 5). Longer lanes call [`mul_add_lane`], compiled once per
-/// element type.
-const SHORT_LANE: usize = 8;
-
 /// `out[i] += a[i] · b[i]` for every `i` of the lanes: the innermost loop of a generated pairwise
 /// step. A stride-0 `out` is a dot product (eight accumulators on unit strides); unit strides take
 /// slice loops that vectorize.
 ///
 /// # Panics
 /// If the lanes' lengths differ (an internal error of the generated loops).
-#[inline(always)]
+#[inline]
 pub fn mul_add<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>, b: Lane<'_, T>) {
-    if out.len != a.len || a.len != b.len {
-        lane_lengths_differ(out.len, a.len, b.len);
-    }
-    if out.len <= SHORT_LANE {
-        for i in 0..out.len as isize {
-            // SAFETY: `i < len` of all three lanes, so each offset addresses an element of its lane
-            // (by the lanes' constructors); `out` comes from a mutable borrow of its view, so it does
-            // not overlap `a` or `b`, which come from shared borrows.
-            unsafe {
-                let p = out.ptr.offset(i * out.stride);
-                *p = *p + *a.ptr.offset(i * a.stride) * *b.ptr.offset(i * b.stride);
-            }
-        }
+    assert!(
+        out.len == a.len && a.len == b.len,
+        "einsum-runtime internal error: lanes of lengths {}, {} and {}",
+        out.len,
+        a.len,
+        b.len
+    );
+    if out.len == 0 {
         return;
     }
-    mul_add_lane(out, a, b);
-}
-
-#[cold]
-#[inline(never)]
-#[track_caller]
-fn lane_lengths_differ(out: usize, a: usize, b: usize) -> ! {
-    panic!("einsum-runtime internal error: lanes of lengths {out}, {a} and {b}")
-}
-
-/// [`mul_add`] on lanes longer than [`SHORT_LANE`] (of equal lengths, checked by the caller).
-#[inline(never)]
-fn mul_add_lane<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>, b: Lane<'_, T>) {
     let l = Loop {
         extent: out.len,
         out: out.stride,
@@ -937,9 +913,8 @@ fn mul_add_lane<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>, b: Lane<'_
         b: b.stride,
     };
     // SAFETY: each lane's constructor guarantees `ptr[i · stride]` is a valid element for `i < len`,
-    // and all three lengths are `l.extent` (checked by `mul_add`, the only caller), which is not 0.
-    // `out` comes from a mutable borrow of its view, so it does not overlap `a` or `b`, which come
-    // from shared borrows.
+    // and all three lengths are `l.extent`. `out` comes from a mutable borrow of its view, so it does
+    // not overlap `a` or `b`, which come from shared borrows.
     unsafe { inner_loop::<T, true>(l, out.ptr, a.ptr, b.ptr) }
 }
 

@@ -1175,7 +1175,7 @@ pub(crate) fn gemm_pays<T: 'static>(m: usize, n: usize, k: usize) -> bool {
 /// included), others are packed once. The destination is written in place when its groups merge
 /// into matrices without aliased elements, else through a packed product.
 ///
-/// Only this shim is generic: the work is done by [`gemm_f32`] or [`gemm_f64`], compiled once in
+/// Only this shim is generic: the work is done by `gemm_f32` or `gemm_f64`, compiled once in
 /// this crate. Other element types take the loops: a GEMM route for them would have to be generic,
 /// and so compiled again by every crate that calls `einsum!` (for `f64` too, as dead code).
 #[inline]

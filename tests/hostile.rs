@@ -35,6 +35,19 @@ fn result_whose_byte_size_exceeds_isize_is_an_error() {
 }
 
 #[test]
+fn empty_result_whose_other_axes_overflow_is_an_error() {
+    // A zero axis empties the result, but ndarray cannot hold a shape whose nonzero lengths
+    // multiply past isize::MAX (2^40 · 2^40 here), so it is `TooLarge`, not a malformed array.
+    let one = one();
+    let v = one.broadcast(1 << 40).unwrap();
+    let empty = Array1::<f64>::zeros(0);
+    let err = try_einsum!("i,j,k->ijk", empty, v, v).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::TooLarge { .. }), "{err}");
+    let err = try_einsum!("i,j->ij", empty, v).map(|r| r.shape().to_vec());
+    assert_eq!(err.unwrap(), vec![0, 1 << 40]);
+}
+
+#[test]
 #[should_panic(expected = "is too large to allocate")]
 fn einsum_panics_with_the_same_message() {
     let one = one();

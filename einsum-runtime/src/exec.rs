@@ -169,13 +169,15 @@ fn alloc_empty<T>(dims: &[usize], pattern: &str) -> Result<Vec<T>, EinsumError> 
     Ok(v)
 }
 
-/// The element count of `dims`, if it and its size in bytes fit.
+/// The element count of `dims`, if it and its size in bytes fit, and ndarray can hold the shape
+/// (the product of its nonzero lengths fits in `isize`, even when a zero length empties it).
 fn checked_len<T>(dims: &[usize], pattern: &str) -> Result<usize, EinsumError> {
     dims.iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| {
             n.checked_mul(std::mem::size_of::<T>())
                 .is_some_and(|b| b <= isize::MAX as usize)
+                && kernel::nonzero_len_fits(dims)
         })
         .ok_or_else(|| too_large(dims, pattern))
 }

@@ -1554,15 +1554,24 @@ pub(crate) fn row_major<T, D: Dimension>(dim: D, data: Vec<T>) -> ndarray::Array
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d));
     assert!(
-        len == Some(data.len()),
+        len == Some(data.len()) && nonzero_len_fits(dim.slice()),
         "einsum-runtime internal error: {} elements for the shape {:?}",
         data.len(),
         dim.slice()
     );
-    // SAFETY: `data` holds exactly as many elements as the shape (checked above; a `Vec` of them
-    // exists, so their size fits in `isize`), and with the default row-major strides every index
-    // tuple addresses a distinct element of it.
+    // SAFETY: `data` holds exactly as many elements as the shape, and the product of the nonzero
+    // axis lengths fits in `isize` (both checked above), which is what ndarray requires of a shape;
+    // with the default row-major strides every index tuple addresses a distinct element of it.
     unsafe { ndarray::Array::from_shape_vec_unchecked(dim, data) }
+}
+
+/// Whether the product of the nonzero lengths of `dims` fits in `isize`, as ndarray requires of every
+/// shape (a shape with a zero axis holds no elements, but its other axes may still not be huge).
+pub(crate) fn nonzero_len_fits(dims: &[usize]) -> bool {
+    dims.iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .is_some_and(|n| n <= isize::MAX as usize)
 }
 
 /// A vector of `len` zeros, or `None` if it cannot be allocated. For the primitive numeric types

@@ -1167,13 +1167,311 @@ pub(crate) fn gemm_pays<T: 'static>(m: usize, n: usize, k: usize) -> bool {
         && (m as f64) * (n as f64) * (k as f64) >= min_work
 }
 
+/// Products of at most this many multiply-adds (one matrix of the batch) run in [`small_matmul`]
+/// rather than the `gemm` crate, whose dispatch costs more than the arithmetic at these sizes
+/// (`cargo bench --bench kernels -- "matmul 16x16"`; see `docs/benchmarks.md`).
+const SMALL_WORK: usize = 32 * 32 * 32;
+
+/// Whether an `m × k` times `k × n` product of `T`s runs in [`small_matmul`]: `f32` or `f64`, on an
+/// x86-64 CPU with AVX2 and FMA (`std` checks once per process), and small. A single output column
+/// with a long sum is a dot product, which the generated loops (several accumulators) take faster.
+pub(crate) fn small_pays<T: 'static>(m: usize, n: usize, k: usize) -> bool {
+    use std::any::TypeId;
+    let float =
+        TypeId::of::<T>() == TypeId::of::<f64>() || TypeId::of::<T>() == TypeId::of::<f32>();
+    float
+        && (m as f64) * (n as f64) * (k as f64) <= SMALL_WORK as f64
+        && (n > 1 || k <= 64)
+        && avx2_fma()
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_fma() -> bool {
+    false
+}
+
+/// Elements of the panel [`small_matmul`] keeps on the stack.
+const PANEL: usize = 512;
+
+/// Rows of one register tile of [`small_matmul`].
+const MR: usize = 4;
+
+/// An element type of [`small_matmul`], with its register tile.
+trait Small: Copy {
+    const ZERO: Self;
+
+    /// `out[r · ors + col] = Σ_p rows[r][p · acs] · b[p · brs + col]` for `r < MR`, `col < NR`: one
+    /// register tile, summed over the whole of `k` before it is stored. Only the first `nr` columns
+    /// of `b` are read (masked loads); the others count as zeros.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA (see [`small_pays`]); `nr <= NR`; those offsets of `rows[r]`
+    /// (`p < k`), of `b` (`p < k`, `col < nr`) and of `out` (`col < NR`) are elements, `out`'s
+    /// writable, distinct and not overlapping the others.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)] // three matrices with their strides, and the tile's width
+    unsafe fn tile<const NR: usize>(
+        k: usize,
+        rows: [*const Self; MR],
+        acs: isize,
+        b: *const Self,
+        brs: isize,
+        nr: usize,
+        out: *mut Self,
+        ors: isize,
+    );
+}
+
+impl Small for f64 {
+    const ZERO: Self = 0.0;
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tile<const NR: usize>(
+        k: usize,
+        rows: [*const f64; MR],
+        acs: isize,
+        b: *const f64,
+        brs: isize,
+        nr: usize,
+        out: *mut f64,
+        ors: isize,
+    ) {
+        use std::arch::x86_64::*;
+        assert!(
+            NR == 8 && nr <= NR,
+            "einsum-runtime internal error: a f64 tile is 8 wide"
+        );
+        let mut acc = [[_mm256_setzero_pd(); 2]; MR];
+        let mut step = |y: [_; 2], p: isize| {
+            for (acc, a) in acc.iter_mut().zip(rows) {
+                // SAFETY: `p < k` and `r < MR`: an element by this function's contract.
+                let x = _mm256_broadcast_sd(unsafe { &*a.offset(p * acs) });
+                acc[0] = _mm256_fmadd_pd(x, y[0], acc[0]);
+                acc[1] = _mm256_fmadd_pd(x, y[1], acc[1]);
+            }
+        };
+        if nr == NR {
+            for p in 0..k as isize {
+                // SAFETY: `p < k` and the 8 columns are elements by this function's contract.
+                let y = unsafe {
+                    let row = b.offset(p * brs);
+                    [_mm256_loadu_pd(row), _mm256_loadu_pd(row.add(4))]
+                };
+                step(y, p);
+            }
+        } else {
+            let lane = |col: usize| if col < nr { -1 } else { 0 };
+            let mask = [
+                _mm256_setr_epi64x(lane(0), lane(1), lane(2), lane(3)),
+                _mm256_setr_epi64x(lane(4), lane(5), lane(6), lane(7)),
+            ];
+            for p in 0..k as isize {
+                // SAFETY: `p < k`; the masks load only the first `nr` columns, elements by this
+                // function's contract (masked-out lanes are not accessed).
+                let y = unsafe {
+                    let row = b.offset(p * brs);
+                    [
+                        _mm256_maskload_pd(row, mask[0]),
+                        _mm256_maskload_pd(row.wrapping_add(4), mask[1]),
+                    ]
+                };
+                step(y, p);
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            // SAFETY: row `r < MR` of `out`, 8 columns: elements by this function's contract.
+            unsafe {
+                let row = out.offset(r as isize * ors);
+                _mm256_storeu_pd(row, acc[0]);
+                _mm256_storeu_pd(row.add(4), acc[1]);
+            }
+        }
+    }
+}
+
+impl Small for f32 {
+    const ZERO: Self = 0.0;
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tile<const NR: usize>(
+        k: usize,
+        rows: [*const f32; MR],
+        acs: isize,
+        b: *const f32,
+        brs: isize,
+        nr: usize,
+        out: *mut f32,
+        ors: isize,
+    ) {
+        use std::arch::x86_64::*;
+        assert!(
+            NR == 16 && nr <= NR,
+            "einsum-runtime internal error: a f32 tile is 16 wide"
+        );
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+        let mut step = |y: [_; 2], p: isize| {
+            for (acc, a) in acc.iter_mut().zip(rows) {
+                // SAFETY: `p < k` and `r < MR`: an element by this function's contract.
+                let x = _mm256_broadcast_ss(unsafe { &*a.offset(p * acs) });
+                acc[0] = _mm256_fmadd_ps(x, y[0], acc[0]);
+                acc[1] = _mm256_fmadd_ps(x, y[1], acc[1]);
+            }
+        };
+        if nr == NR {
+            for p in 0..k as isize {
+                // SAFETY: `p < k` and the 16 columns are elements by this function's contract.
+                let y = unsafe {
+                    let row = b.offset(p * brs);
+                    [_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8))]
+                };
+                step(y, p);
+            }
+        } else {
+            let lane = |col: usize| if col < nr { -1 } else { 0 };
+            let mask = [
+                _mm256_setr_epi32(
+                    lane(0),
+                    lane(1),
+                    lane(2),
+                    lane(3),
+                    lane(4),
+                    lane(5),
+                    lane(6),
+                    lane(7),
+                ),
+                _mm256_setr_epi32(
+                    lane(8),
+                    lane(9),
+                    lane(10),
+                    lane(11),
+                    lane(12),
+                    lane(13),
+                    lane(14),
+                    lane(15),
+                ),
+            ];
+            for p in 0..k as isize {
+                // SAFETY: `p < k`; the masks load only the first `nr` columns, elements by this
+                // function's contract (masked-out lanes are not accessed).
+                let y = unsafe {
+                    let row = b.offset(p * brs);
+                    [
+                        _mm256_maskload_ps(row, mask[0]),
+                        _mm256_maskload_ps(row.wrapping_add(8), mask[1]),
+                    ]
+                };
+                step(y, p);
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            // SAFETY: row `r < MR` of `out`, 16 columns: elements by this function's contract.
+            unsafe {
+                let row = out.offset(r as isize * ors);
+                _mm256_storeu_ps(row, acc[0]);
+                _mm256_storeu_ps(row.add(8), acc[1]);
+            }
+        }
+    }
+}
+
+/// `c = a · b` for a small product (see [`small_pays`]), overwriting `c`: tiles of `MR × NR`
+/// elements in vector registers. A `b` whose columns are not contiguous is copied, one block of
+/// `NR` columns at a time, into a contiguous panel; the last block's missing columns are masked
+/// out, the last tile's missing rows repeat the last row, and tiles that do not fit (or a `c` whose
+/// columns are not contiguous) are written through a buffer.
+///
+/// # Safety
+/// [`small_pays`] holds for the sizes and `T`, and as for [`matmul`]: every `(i, j)` below the
+/// extents addresses an element of its matrix, `c`'s elements are distinct and do not overlap `a`
+/// or `b`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn small_matmul<T: Small, const NR: usize>(
+    (m, n, k): (usize, usize, usize),
+    a: *const T,
+    ga: [Merged; 3],
+    b: *const T,
+    gb: [Merged; 3],
+    c: *mut T,
+    gc: [Merged; 3],
+) {
+    let (ars, acs) = (ga[1].stride, ga[2].stride);
+    let (brs, bcs) = (gb[1].stride, gb[2].stride);
+    let (crs, ccs) = (gc[1].stride, gc[2].stride);
+    // The panel for a `b` whose columns are not contiguous: on the stack when it fits (the small
+    // products' gradients, `g · bᵀ`, are the common case), else on the heap.
+    let mut stack = [std::mem::MaybeUninit::<T>::uninit(); PANEL];
+    let mut heap = Vec::new();
+    let contiguous = bcs == 1 || n == 1;
+    // SAFETY (every access below): rows below `m`, columns below `n` and `p < k` wherever an element
+    // of `a`, `b` or `c` is addressed (the tiles' rows past `m` repeat row `m - 1`, their columns
+    // past `n` are zeros of the panel and are never stored), so each offset is an element's by this
+    // function's contract; the panel and the buffer are local.
+    for j0 in (0..n).step_by(NR) {
+        let nr = NR.min(n - j0);
+        let b = b.wrapping_offset(j0 as isize * bcs);
+        let (b, brs) = if contiguous {
+            (b, brs)
+        } else {
+            let elements = (0..k as isize)
+                .flat_map(|p| (0..nr as isize).map(move |col| (p, col)))
+                .map(|(p, col)| {
+                    // SAFETY: see above.
+                    unsafe { *b.offset(p * brs + col * bcs) }
+                });
+            let panel = if k * nr <= PANEL {
+                for (slot, v) in stack.iter_mut().zip(elements) {
+                    slot.write(v);
+                }
+                stack.as_ptr().cast::<T>()
+            } else {
+                heap.clear();
+                heap.extend(elements);
+                heap.as_ptr()
+            };
+            // The tiles read rows `p < k`, columns `col < nr` of the panel: the elements just written.
+            (panel, nr as isize)
+        };
+        for i0 in (0..m).step_by(MR) {
+            let mr = MR.min(m - i0);
+            let rows =
+                std::array::from_fn(|r| a.wrapping_offset((i0 + r.min(mr - 1)) as isize * ars));
+            let c = c.wrapping_offset(i0 as isize * crs + j0 as isize * ccs);
+            if mr == MR && nr == NR && ccs == 1 {
+                // SAFETY: see above; `small_pays` checked the CPU.
+                unsafe { T::tile::<NR>(k, rows, acs, b, brs, nr, c, crs) };
+                continue;
+            }
+            let mut tile = [[T::ZERO; NR]; MR];
+            let out = tile.as_mut_ptr().cast();
+            // SAFETY: see above; the buffer holds `MR` rows of `NR`.
+            unsafe { T::tile::<NR>(k, rows, acs, b, brs, nr, out, NR as isize) };
+            for (r, tile) in tile.iter().enumerate().take(mr) {
+                for (col, &v) in tile.iter().enumerate().take(nr) {
+                    // SAFETY: see above.
+                    unsafe { *c.offset(r as isize * crs + col as isize * ccs) = v };
+                }
+            }
+        }
+    }
+}
+
 /// `out = a · b` into a zeroed `out` (every caller allocates it just before; see `matmul` for why
 /// the product overwrites instead of adding) as a batch of matrix products with the static grouping
 /// `groups` (every slot of each tensor in exactly one of its groups), if the element type is `f32` or
-/// `f64` and the step is large enough for a GEMM to pay; returns whether it ran (when not, the caller
-/// runs its loops). Operands whose groups merge are read in place (transposed or sliced matrices
-/// included), others are packed once. The destination is written in place when its groups merge
-/// into matrices without aliased elements, else through a packed product.
+/// `f64`; returns whether it ran (when not, the caller runs its loops). Small products whose groups
+/// all merge (up to 32³ multiply-adds per matrix, on x86-64 with AVX2 and FMA) run in this crate's
+/// register-tiled kernel, larger ones in the `gemm` crate. Operands whose groups merge are read in
+/// place (transposed or sliced matrices included), others are packed once. The destination is
+/// written in place when its groups merge into matrices without aliased elements, else through a
+/// packed product. Products too small for either, or small ones whose groups do not merge, take the
+/// loops.
 ///
 /// Only this shim is generic: the work is done by `gemm_f32` or `gemm_f64`, compiled once in
 /// this crate. Other element types take the loops: a GEMM route for them would have to be generic,
@@ -1244,15 +1542,17 @@ fn gemm_slots<T: LinalgScalar>(
         side(b.dims, groups.b[2]),
         side(a.dims, groups.a[2]),
     );
-    if !gemm_pays::<T>(m, n, k) {
+    let small = small_pays::<T>(m, n, k);
+    if !small && !gemm_pays::<T>(m, n, k) {
         return false;
     }
     let covers = |n: usize, g: [&[usize]; 3]| {
-        let mut seen = [false; 64];
-        g.iter()
-            .flat_map(|s| s.iter())
-            .all(|&s| s < n.min(64) && !std::mem::replace(&mut seen[s], true))
-            && g.iter().map(|s| s.len()).sum::<usize>() == n
+        let mut seen = 0u64;
+        g.iter().flat_map(|s| s.iter()).all(|&s| {
+            let fresh = s < n.min(64) && seen & (1 << s) == 0;
+            seen |= 1 << (s % 64);
+            fresh
+        }) && g.iter().map(|s| s.len()).sum::<usize>() == n
     };
     assert!(
         covers(a.dims.len(), groups.a)
@@ -1260,6 +1560,40 @@ fn gemm_slots<T: LinalgScalar>(
             && covers(out.dims.len(), groups.out),
         "einsum-runtime internal error: a GEMM grouping does not partition the slots"
     );
+    if small {
+        let out_groups = merge_groups(&out, groups.out).filter(|[_, r, c]| disjoint(*r, *c));
+        if let (Some(ga), Some(gb), Some(go)) = (
+            merge_groups(&a, groups.a),
+            merge_groups(&b, groups.b),
+            out_groups,
+        ) {
+            // Distinct matrices of `out` must not share elements, as `matmul_batch` checks.
+            if go[0].extent <= 1 || go[0].stride > span(go) {
+                for t in 0..go[0].extent as isize {
+                    let at = |p: *const T, g: [Merged; 3]| p.wrapping_offset(t * g[0].stride);
+                    // SAFETY: as for `matmul_batch` below (the same groups, merged in place), for
+                    // matrix `t` of the batch, which is below the batch extent; the destination's
+                    // matrices are disjoint (checked just above).
+                    unsafe {
+                        matmul(
+                            (m, n, k),
+                            at(a.ptr, ga),
+                            ga,
+                            at(b.ptr, gb),
+                            gb,
+                            out.ptr.wrapping_offset(t * go[0].stride),
+                            go,
+                            gemm::Parallelism::None,
+                        );
+                    }
+                }
+                return true;
+            }
+        }
+        if !gemm_pays::<T>(m, n, k) {
+            return false;
+        }
+    }
     let packed_a;
     let (pa, ga) = match merge_groups(&a, groups.a) {
         Some(m) => (a.ptr, m),
@@ -1323,6 +1657,12 @@ fn gemm_slots<T: LinalgScalar>(
     true
 }
 
+/// The offset of a matrix's last element from its first (non-negative strides).
+fn span(g: [Merged; 3]) -> isize {
+    (g[1].extent.saturating_sub(1) as isize) * g[1].stride
+        + (g[2].extent.saturating_sub(1) as isize) * g[2].stride
+}
+
 /// A batch of matrices in memory: a base pointer and the `[batch, rows, cols]` groups.
 #[derive(Debug, Clone, Copy)]
 struct Mats<P> {
@@ -1363,10 +1703,6 @@ unsafe fn matmul_batch<T: LinalgScalar>(a: Mats<*const T>, b: Mats<*const T>, c:
         1
     };
     // Distinct matrices of `c` never overlap when the batch stride steps over a whole matrix.
-    let span = |g: [Merged; 3]| {
-        (g[1].extent.saturating_sub(1) as isize) * g[1].stride
-            + (g[2].extent.saturating_sub(1) as isize) * g[2].stride
-    };
     let separate = batch <= 1 || c.groups[0].stride > span(c.groups);
     let (a, b, c) = (Shared(a), Shared(b), Shared(c));
     let one = move |t: usize, parallelism: gemm::Parallelism| {
@@ -1422,6 +1758,19 @@ unsafe fn matmul<T: LinalgScalar>(
 ) {
     use std::any::TypeId;
     let is = |id| TypeId::of::<T>() == id;
+    #[cfg(target_arch = "x86_64")]
+    if small_pays::<T>(m, n, k) {
+        let dims = (m, n, k);
+        if is(TypeId::of::<f64>()) {
+            // SAFETY: `T` is `f64`, so the casts keep the element type; the matrices are valid by
+            // this function's contract.
+            unsafe { small_matmul::<f64, 8>(dims, a.cast(), ga, b.cast(), gb, c.cast(), gc) };
+        } else {
+            // SAFETY: `small_pays` holds only for `f64` and `f32`, so `T` is `f32`; as above.
+            unsafe { small_matmul::<f32, 16>(dims, a.cast(), ga, b.cast(), gb, c.cast(), gc) };
+        }
+        return;
+    }
     if is(TypeId::of::<f64>()) || is(TypeId::of::<f32>()) {
         // SAFETY: the matrices are valid by this function's contract and `T` is `f32` or `f64`, the
         // types `gemm` supports. Without `read_dst` and with beta = 1 it computes `c = a · b`.

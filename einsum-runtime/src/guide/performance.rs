@@ -18,7 +18,14 @@
 //! [`einsum_plan!`](crate::einsum_plan) prints this condition for every step (see
 //! [what the macro generates](super::generated)).
 //!
-//! The GEMM is the `gemm` crate's. Code the macro generates gives other element types (integers)
+//! Small products (at most 32³ multiply-adds per matrix of the batch, any sides) run in a
+//! register-tiled kernel compiled once in this crate, on x86-64 CPUs with AVX2 and FMA (detected at
+//! run time), when their operands and result merge into matrices without a copy: at these sizes
+//! the arithmetic costs less than the `gemm` crate's dispatch, and one call less than the generated
+//! loops' call per lane. A product with a single result column and a sum longer than 64 (a dot
+//! product) keeps the loops, which sum with several accumulators.
+//!
+//! Larger products run in the `gemm` crate. Code the macro generates gives other element types (integers)
 //! the loops: a GEMM route for them would be generic code that every crate calling `einsum!` compiles
 //! again. The run-time executor (patterns with `...`) gives them ndarray's general matrix product when
 //! `m·n·k` is also at least 32768. Other steps, and small products, run as loops, as do element-wise

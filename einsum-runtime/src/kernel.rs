@@ -624,22 +624,37 @@ fn index_out_of_range(index: usize, dim: usize, slot: usize) -> ! {
     panic!("einsum-runtime internal error: index {index} out of range {dim} in slot {slot}")
 }
 
-/// The offset of a lane's part `[start, start + len)` (of a lane of `lane_len` elements `stride`
-/// apart), after checking that the part lies inside the lane.
+/// The offset of `index` with 0 in the two slots `axes` (checked distinct), the others checked
+/// against `dims`.
 #[inline(always)]
 #[track_caller]
-fn tile_offset(lane_len: usize, stride: isize, start: usize, len: usize) -> isize {
-    if start > lane_len || len > lane_len - start {
-        tile_past_end();
+fn plane_offset<const N: usize>(
+    dims: &[usize; N],
+    strides: &[isize; N],
+    index: &[usize; N],
+    axes: [usize; 2],
+) -> isize {
+    if axes[0] == axes[1] || axes[0] >= N || axes[1] >= N {
+        plane_of_one_slot();
     }
-    start as isize * stride
+    let mut off = 0isize;
+    for s in 0..N {
+        if s == axes[0] || s == axes[1] {
+            continue;
+        }
+        if index[s] >= dims[s] {
+            index_out_of_range(index[s], dims[s], s);
+        }
+        off += index[s] as isize * strides[s];
+    }
+    off
 }
 
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn tile_past_end() -> ! {
-    panic!("einsum-runtime internal error: a tile past the lane's end")
+fn plane_of_one_slot() -> ! {
+    panic!("einsum-runtime internal error: a plane needs two distinct slots")
 }
 
 /// An operand as the generated code receives it: a borrowed ndarray array of any storage and
@@ -760,26 +775,6 @@ impl<'a, T, const N: usize> View<'a, T, N> {
         }
     }
 
-    /// The part of the lane along slot `axis` from `index` (whose `axis` entry is the start) of
-    /// length `len`: one tile of a tiled loop.
-    ///
-    /// # Panics
-    /// If `index` is out of range or the part runs past the lane's end (an internal error).
-    #[inline(always)]
-    #[track_caller]
-    pub fn lane_from(&self, index: [usize; N], axis: usize, len: usize) -> Lane<'a, T> {
-        let lane = self.lane(index, axis);
-        let offset = tile_offset(lane.len, lane.stride, index[axis], len);
-        Lane {
-            // SAFETY: `tile_offset` checked `start + len <= dims[axis]`, so the part's elements are
-            // elements of the lane.
-            ptr: lane.ptr.wrapping_offset(offset),
-            len,
-            stride: lane.stride,
-            life: PhantomData,
-        }
-    }
-
     /// The element at `index`, repeated `len` times (a lane of stride 0): how a tensor that lacks the
     /// innermost loop's label takes part in it.
     #[inline(always)]
@@ -790,6 +785,27 @@ impl<'a, T, const N: usize> View<'a, T, N> {
             ptr: self.ptr.wrapping_offset(off),
             len,
             stride: 0,
+            life: PhantomData,
+        }
+    }
+
+    /// The plane along slots `axes` through `index` (whose `axes` entries are ignored): the two
+    /// innermost loops of a tiled step (see [`add_plane`]).
+    ///
+    /// # Panics
+    /// If the two slots are the same or another entry of `index` is out of range (an internal error
+    /// of the generated loops).
+    #[inline(always)]
+    #[track_caller]
+    pub fn plane(&self, index: [usize; N], axes: [usize; 2]) -> Plane<'a, T> {
+        let off = plane_offset(&self.dims, &self.strides, &index, axes);
+        Plane {
+            // SAFETY: `plane_offset` checked every entry of `index` but the plane's two (distinct)
+            // slots, so `off` is the offset of the index tuple with 0 there: an element by the type's
+            // invariant (or, when a plane's side is 0, a position it never reads).
+            ptr: self.ptr.wrapping_offset(off),
+            dims: axes.map(|a| self.dims[a]),
+            strides: axes.map(|a| self.strides[a]),
             life: PhantomData,
         }
     }
@@ -833,26 +849,6 @@ impl<'a, T, const N: usize> ViewMut<'a, T, N> {
         }
     }
 
-    /// The writable part of the lane along slot `axis` from `index` (whose `axis` entry is the start)
-    /// of length `len`: one tile of a tiled loop.
-    ///
-    /// # Panics
-    /// If `index` is out of range or the part runs past the lane's end (an internal error).
-    #[inline(always)]
-    #[track_caller]
-    pub fn lane_from(&mut self, index: [usize; N], axis: usize, len: usize) -> LaneMut<'_, T> {
-        let lane = self.lane(index, axis);
-        let offset = tile_offset(lane.len, lane.stride, index[axis], len);
-        LaneMut {
-            // SAFETY: `tile_offset` checked `start + len <= dims[axis]`, so the part's elements are
-            // elements of the lane.
-            ptr: lane.ptr.wrapping_offset(offset),
-            len,
-            stride: lane.stride,
-            life: PhantomData,
-        }
-    }
-
     /// The element at `index`, as a lane of stride 0 and length `len`: the destination of a reduction
     /// (every step adds into the same element).
     #[inline(always)]
@@ -863,6 +859,22 @@ impl<'a, T, const N: usize> ViewMut<'a, T, N> {
             ptr: self.ptr.wrapping_offset(off),
             len,
             stride: 0,
+            life: PhantomData,
+        }
+    }
+
+    /// The writable plane along slots `axes` through `index` (see [`View::plane`]).
+    ///
+    /// # Panics
+    /// As for [`View::plane`].
+    #[inline(always)]
+    #[track_caller]
+    pub fn plane(&mut self, index: [usize; N], axes: [usize; 2]) -> PlaneMut<'_, T> {
+        let off = plane_offset(&self.dims, &self.strides, &index, axes);
+        PlaneMut {
+            ptr: self.ptr.wrapping_offset(off),
+            dims: axes.map(|a| self.dims[a]),
+            strides: axes.map(|a| self.strides[a]),
             life: PhantomData,
         }
     }
@@ -886,6 +898,143 @@ pub struct LaneMut<'a, T> {
     len: usize,
     stride: isize,
     life: PhantomData<&'a mut [T]>,
+}
+
+/// `dims[0] × dims[1]` elements `ptr[p · strides[0] + q · strides[1]]`, read-only. Made only by
+/// [`View::plane`], so every such `(p, q)` addresses an element borrowed for `'a`.
+#[derive(Debug, Clone, Copy)]
+pub struct Plane<'a, T> {
+    ptr: *const T,
+    dims: [usize; 2],
+    strides: [isize; 2],
+    life: PhantomData<&'a [T]>,
+}
+
+/// The writable counterpart of [`Plane`], made only by [`ViewMut::plane`]. Two `(p, q)` may address
+/// the same element (a stride-0 slot); [`add_plane`] only adds into elements, so that sums.
+#[derive(Debug)]
+pub struct PlaneMut<'a, T> {
+    ptr: *mut T,
+    dims: [usize; 2],
+    strides: [isize; 2],
+    life: PhantomData<&'a mut [T]>,
+}
+
+/// Sides of the square blocks [`add_plane`] walks: both operands' lines of a block stay in L1 and
+/// their pages in the TLB while it is read across. Measured on 2048 x 2048 transposes (`cargo
+/// bench --bench workloads -- transpose`); see `docs/benchmarks.md`.
+const PLANE_BLOCK: usize = 128;
+
+/// Sides of the tiles inside a block: each is read along `a`'s contiguous side into registers and
+/// written along `out`'s.
+const PLANE_TILE: usize = 8;
+
+/// `out[p, q] += a[p, q]` over the plane: a tiled step's two innermost loops (a transpose, or any
+/// permuting copy whose operand and result are contiguous along different labels), walked in blocks
+/// and tiles so that neither side's reads or writes cross the memory with a long stride.
+///
+/// # Panics
+/// If the planes' sides differ (an internal error of the generated loops).
+#[inline]
+pub fn add_plane<T: LinalgScalar>(out: PlaneMut<'_, T>, a: Plane<'_, T>) {
+    assert!(
+        out.dims == a.dims,
+        "einsum-runtime internal error: planes of sides {:?} and {:?}",
+        out.dims,
+        a.dims
+    );
+    // SAFETY: both planes come from views (their invariant: every `(p, q)` below `dims` is an
+    // element), with the same sides; `out` is borrowed mutably from the destination, which no input
+    // view overlaps.
+    unsafe { add_plane_blocks(out.ptr, out.strides, a.ptr, a.strides, out.dims) }
+}
+
+/// The body of [`add_plane`], generic only in the element type.
+///
+/// # Safety
+/// Every `(p, q)` below `dims` addresses an element of `out` (writable, none of `a`'s) and of `a`
+/// at `p · strides[0] + q · strides[1]`.
+#[inline(never)]
+unsafe fn add_plane_blocks<T: LinalgScalar>(
+    out: *mut T,
+    os: [isize; 2],
+    a: *const T,
+    as_: [isize; 2],
+    [np, nq]: [usize; 2],
+) {
+    // Read `a` along its contiguous side (the smaller stride) and write `out` along its own.
+    let read_q = as_[1].unsigned_abs() <= as_[0].unsigned_abs();
+    let write_q = os[1].unsigned_abs() <= os[0].unsigned_abs();
+    let at = |s: [isize; 2], p: usize, q: usize| p as isize * s[0] + q as isize * s[1];
+    for p0 in (0..np).step_by(PLANE_BLOCK) {
+        let pe = (p0 + PLANE_BLOCK).min(np);
+        for q0 in (0..nq).step_by(PLANE_BLOCK) {
+            let qe = (q0 + PLANE_BLOCK).min(nq);
+            for pt in (p0..pe).step_by(PLANE_TILE) {
+                let pl = PLANE_TILE.min(pe - pt);
+                for qt in (q0..qe).step_by(PLANE_TILE) {
+                    let ql = PLANE_TILE.min(qe - qt);
+                    let mut tile = [[T::zero(); PLANE_TILE]; PLANE_TILE];
+                    // SAFETY (the four loops): `pt + pp < np` and `qt + qq < nq`, so every offset is
+                    // that of an element by this function's contract.
+                    if read_q && as_[1] == 1 && ql == PLANE_TILE {
+                        for (pp, row) in tile.iter_mut().enumerate().take(pl) {
+                            // SAFETY: see above; the row's elements are contiguous.
+                            *row = unsafe {
+                                a.offset(at(as_, pt + pp, qt))
+                                    .cast::<[T; PLANE_TILE]>()
+                                    .read_unaligned()
+                            };
+                        }
+                    } else if read_q {
+                        for (pp, row) in tile.iter_mut().enumerate().take(pl) {
+                            for (qq, t) in row.iter_mut().enumerate().take(ql) {
+                                // SAFETY: see above.
+                                *t = unsafe { *a.offset(at(as_, pt + pp, qt + qq)) };
+                            }
+                        }
+                    } else {
+                        for qq in 0..ql {
+                            for (pp, row) in tile.iter_mut().enumerate().take(pl) {
+                                // SAFETY: see above.
+                                row[qq] = unsafe { *a.offset(at(as_, pt + pp, qt + qq)) };
+                            }
+                        }
+                    }
+                    if write_q {
+                        for (pp, row) in tile.iter().enumerate().take(pl) {
+                            for (qq, &t) in row.iter().enumerate().take(ql) {
+                                // SAFETY: see above.
+                                unsafe {
+                                    let o = out.offset(at(os, pt + pp, qt + qq));
+                                    *o = *o + t;
+                                }
+                            }
+                        }
+                    } else if os[0] == 1 && pl == PLANE_TILE {
+                        for qq in 0..ql {
+                            // SAFETY: see above; the column's elements are contiguous in `out`.
+                            let o = unsafe { out.offset(at(os, pt, qt + qq)) };
+                            for (pp, row) in tile.iter().enumerate() {
+                                // SAFETY: see above.
+                                unsafe { *o.add(pp) = *o.add(pp) + row[qq] };
+                            }
+                        }
+                    } else {
+                        for qq in 0..ql {
+                            for (pp, row) in tile.iter().enumerate().take(pl) {
+                                // SAFETY: see above.
+                                unsafe {
+                                    let o = out.offset(at(os, pt + pp, qt + qq));
+                                    *o = *o + row[qq];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `out[i] += a[i] · b[i]` for every `i` of the lanes: the innermost loop of a generated pairwise

@@ -17,7 +17,8 @@ pub use crate::exec::{
     Precompiled,
 };
 pub use crate::kernel::{
-    add, gemm, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, View, ViewMut,
+    add, add_plane, gemm, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, Plane, PlaneMut,
+    View, ViewMut,
 };
 
 /// The index of the smallest cost (the first on a tie): which of the pairwise orders the macro wrote

@@ -210,10 +210,6 @@ pub fn emit_epilogue(r: &Ident, provided: &[char], term: &TermPlan, own: &[char]
     }}
 }
 
-/// Elements per tile of a tiled (transposing) step: 32 rows of one cache line each stay in L1 while
-/// the tile is read across.
-const TILE: usize = 32;
-
 /// How the innermost lanes reach the step's result `y`.
 #[derive(Clone, Copy, PartialEq)]
 enum Write {
@@ -224,40 +220,76 @@ enum Write {
 }
 
 /// The loop nest of a step: a `for` per label but the innermost, whose lanes the primitive runs. A
-/// tiled step walks the innermost label in tiles, with its input's contiguous label inside them.
+/// tiled step (a copy whose input is contiguous along another label than the result) leaves its
+/// innermost label and that one to the runtime, as a plane.
 fn emit_loops(c: &Contraction, s: &Step, y: &Ident, write: Write) -> TokenStream {
     let rt = rt();
     let (outer, inner) = match s.loops.split_last() {
         Some((&inner, outer)) => (outer, Some(inner)),
         None => (&[][..], None),
     };
-    let (start, len) = (local("start"), local("len"));
-    let len_expr = match (inner, s.tile) {
-        (Some(_), Some(_)) => quote!(#len),
-        (Some(l), None) => {
+    // A tiled copy (a transpose, or any permuting copy) runs its two innermost loops, over the tile
+    // label and the innermost one, as one plane in the runtime, which walks it in cache blocks.
+    if let (Some(q), Some(p), Write::Accumulate, [t]) = (s.tile, inner, write, s.inputs.as_slice())
+    {
+        let plane = |t: TensorId, target: TokenStream| {
+            let labels = &c.tensors[t];
+            let idx = labels.iter().map(|&l| match l == p || l == q {
+                true => quote!(0),
+                false => {
+                    let i = index(l);
+                    quote!(#i)
+                }
+            });
+            let axis = |l: char| {
+                labels
+                    .iter()
+                    .position(|&m| m == l)
+                    .expect("a tiled step's tensors have both of its labels")
+            };
+            let (ap, aq) = (axis(p), axis(q));
+            quote!(#target.plane([#(#idx),*], [#ap, #aq]))
+        };
+        let (dst, x) = (
+            plane(s.out, quote!(#y)),
+            plane(*t, {
+                let x = view(*t);
+                quote!(#x)
+            }),
+        );
+        let mut body = quote!(#rt::add_plane(#dst, #x););
+        for &l in outer.iter().rev().filter(|&&l| l != q) {
+            let (i, n) = (index(l), extent(l));
+            body = quote! {
+                for #i in 0..#n {
+                    #body
+                }
+            };
+        }
+        return body;
+    }
+    let len = match inner {
+        Some(l) => {
             let n = extent(l);
             quote!(#n)
         }
-        (None, _) => quote!(1),
+        None => quote!(1),
     };
-    // A tensor with the innermost label gives the lane along it (from the tile's start, in a tiled
-    // step); one without gives its element at the current index, repeated.
+    // A tensor with the innermost label gives the lane along it; one without gives its element at
+    // the current index, repeated.
     let lane = |t: TensorId, target: TokenStream| {
         let labels = &c.tensors[t];
         let idx = labels.iter().map(|&l| {
             if Some(l) != inner {
                 let i = index(l);
                 quote!(#i)
-            } else if s.tile.is_some() {
-                quote!(#start)
             } else {
                 quote!(0)
             }
         });
         match inner.and_then(|l| labels.iter().position(|&m| m == l)) {
-            Some(axis) if s.tile.is_some() => quote!(#target.lane_from([#(#idx),*], #axis, #len)),
             Some(axis) => quote!(#target.lane([#(#idx),*], #axis)),
-            None => quote!(#target.splat([#(#idx),*], #len_expr)),
+            None => quote!(#target.splat([#(#idx),*], #len)),
         }
     };
     let dst = lane(s.out, quote!(#y));
@@ -284,17 +316,11 @@ fn emit_loops(c: &Contraction, s: &Step, y: &Ident, write: Write) -> TokenStream
             }
         }
     };
-    if let (Some(q), Some(p)) = (s.tile, inner) {
-        body = wrap(body, q);
-        let n = extent(p);
-        body = quote! {
-            for #start in (0..#n).step_by(#TILE) {
-                let #len = ::core::cmp::Ord::min(#TILE, #n - #start);
-                #body
-            }
-        };
-    }
-    for &l in outer.iter().rev().filter(|&&l| Some(l) != s.tile) {
+    assert!(
+        s.tile.is_none(),
+        "only single-input steps are tiled, and they are planes"
+    );
+    for &l in outer.iter().rev() {
         body = wrap(body, l);
     }
     body

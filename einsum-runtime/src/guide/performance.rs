@@ -63,6 +63,9 @@
 //! copied first. The kernels choose their loop order at compile time for row-major (standard)
 //! operands, with the innermost loop over the label most operands have as their last axis, so
 //! row-major operands are the fastest to read; other layouts are correct, with more cache misses.
+//! A copy whose operand and result are contiguous along different labels (a transpose, or any
+//! permutation of axes) is walked by the runtime in square blocks and small tiles, so that neither
+//! side is read or written with a long stride for long.
 //! A GEMM takes matrices with row and column strides directly (a transposed matrix costs nothing);
 //! operands whose axes cannot be merged into matrices this way, or that have negative strides, are
 //! packed into a copy once per step. The result is always a new row-major array.

@@ -563,9 +563,10 @@ pub struct ViewMut<'a, T, const N: usize> {
 /// internal error: generated code binds extents before it builds views) when an axis' length is
 /// neither its slot's extent nor 1.
 ///
-/// Not generic, like everything here that the typed views only pass slices to: it is compiled once,
-/// in this crate, rather than once per rank in every crate that calls `einsum!`.
-#[inline(never)]
+/// Not generic, like everything here that the typed views only pass slices to. Inlined into
+/// [`View::new`]: out of line, the call and the slices it takes were a tenth of a 3x4 times 4x5
+/// product.
+#[inline]
 fn fold_slots(
     shape: &[usize],
     strides: &[isize],
@@ -1328,10 +1329,7 @@ pub(crate) fn small_pays<T: 'static>(m: usize, n: usize, k: usize) -> bool {
     use std::any::TypeId;
     let float =
         TypeId::of::<T>() == TypeId::of::<f64>() || TypeId::of::<T>() == TypeId::of::<f32>();
-    float
-        && (m as f64) * (n as f64) * (k as f64) <= SMALL_WORK as f64
-        && (n > 1 || k <= 64)
-        && avx2_fma()
+    float && m.saturating_mul(n).saturating_mul(k) <= SMALL_WORK && (n > 1 || k <= 64) && avx2_fma()
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -1345,10 +1343,11 @@ fn avx2_fma() -> bool {
 }
 
 /// Elements of the panel [`small_matmul`] keeps on the stack.
-const PANEL: usize = 512;
+const PANEL: usize = 256;
 
-/// Rows of one register tile of [`small_matmul`].
+/// Rows of one register tile of [`small_matmul`] (which names the four row pointers).
 const MR: usize = 4;
+const _: () = assert!(MR == 4);
 
 /// An element type of [`small_matmul`], with its register tile.
 trait Small: Copy {
@@ -1530,6 +1529,38 @@ impl Small for f32 {
     }
 }
 
+/// [`small_matmul`] for `T`, which is `f32` or `f64`.
+///
+/// # Safety
+/// As for [`small_matmul`].
+#[inline]
+#[allow(clippy::too_many_arguments)] // three matrices, each a pointer and its groups
+unsafe fn small_typed<T: 'static>(
+    dims: (usize, usize, usize),
+    a: *const T,
+    ga: [Merged; 3],
+    b: *const T,
+    gb: [Merged; 3],
+    c: *mut T,
+    gc: [Merged; 3],
+) {
+    use std::any::TypeId;
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<T>() == TypeId::of::<f64>() {
+        // SAFETY: `T` is `f64`, so the casts keep the element type; the rest is this function's
+        // contract.
+        return unsafe { small_matmul::<f64, 8>(dims, a.cast(), ga, b.cast(), gb, c.cast(), gc) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        // SAFETY: as above, for `f32`.
+        return unsafe { small_matmul::<f32, 16>(dims, a.cast(), ga, b.cast(), gb, c.cast(), gc) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (dims, a, ga, b, gb, c, gc);
+    unreachable!("einsum-runtime internal error: a small product of another element type");
+}
+
 /// `c = a · b` for a small product (see [`small_pays`]), overwriting `c`: tiles of `MR × NR`
 /// elements in vector registers. A `b` whose columns are not contiguous is copied, one block of
 /// `NR` columns at a time, into a contiguous panel; the last block's missing columns are masked
@@ -1556,58 +1587,66 @@ unsafe fn small_matmul<T: Small, const NR: usize>(
     // The panel for a `b` whose columns are not contiguous: on the stack when it fits (the small
     // products' gradients, `g · bᵀ`, are the common case), else on the heap.
     let mut stack = [std::mem::MaybeUninit::<T>::uninit(); PANEL];
-    let mut heap = Vec::new();
+    let mut heap: Vec<T> = Vec::new();
     let contiguous = bcs == 1 || n == 1;
     // SAFETY (every access below): rows below `m`, columns below `n` and `p < k` wherever an element
     // of `a`, `b` or `c` is addressed (the tiles' rows past `m` repeat row `m - 1`, their columns
     // past `n` are zeros of the panel and are never stored), so each offset is an element's by this
     // function's contract; the panel and the buffer are local.
-    for j0 in (0..n).step_by(NR) {
+    let mut j0 = 0;
+    while j0 < n {
         let nr = NR.min(n - j0);
         let b = b.wrapping_offset(j0 as isize * bcs);
         let (b, brs) = if contiguous {
             (b, brs)
         } else {
-            let elements = (0..k as isize)
-                .flat_map(|p| (0..nr as isize).map(move |col| (p, col)))
-                .map(|(p, col)| {
-                    // SAFETY: see above.
-                    unsafe { *b.offset(p * brs + col * bcs) }
-                });
-            let panel = if k * nr <= PANEL {
-                for (slot, v) in stack.iter_mut().zip(elements) {
-                    slot.write(v);
-                }
-                stack.as_ptr().cast::<T>()
+            let panel: *mut T = if k * nr <= PANEL {
+                stack.as_mut_ptr().cast()
             } else {
                 heap.clear();
-                heap.extend(elements);
-                heap.as_ptr()
+                heap.reserve_exact(k * nr);
+                heap.as_mut_ptr()
             };
+            // Column by column: `b`'s columns are contiguous, or at least shorter strides than its
+            // rows, in the gradient `g · bᵀ` that brings most products here.
+            for col in 0..nr {
+                for p in 0..k {
+                    // SAFETY: see above for `b`; `p · nr + col < k · nr`, within the panel's room
+                    // (`PANEL` elements on the stack, `k · nr` reserved on the heap).
+                    unsafe {
+                        panel
+                            .add(p * nr + col)
+                            .write(*b.offset(p as isize * brs + col as isize * bcs))
+                    };
+                }
+            }
             // The tiles read rows `p < k`, columns `col < nr` of the panel: the elements just written.
-            (panel, nr as isize)
+            (panel.cast_const(), nr as isize)
         };
-        for i0 in (0..m).step_by(MR) {
+        let mut i0 = 0;
+        while i0 < m {
             let mr = MR.min(m - i0);
-            let rows =
-                std::array::from_fn(|r| a.wrapping_offset((i0 + r.min(mr - 1)) as isize * ars));
+            let row = |r: usize| a.wrapping_offset((i0 + r.min(mr - 1)) as isize * ars);
+            let rows = [row(0), row(1), row(2), row(3)];
             let c = c.wrapping_offset(i0 as isize * crs + j0 as isize * ccs);
             if mr == MR && nr == NR && ccs == 1 {
                 // SAFETY: see above; `small_pays` checked the CPU.
                 unsafe { T::tile::<NR>(k, rows, acs, b, brs, nr, c, crs) };
-                continue;
-            }
-            let mut tile = [[T::ZERO; NR]; MR];
-            let out = tile.as_mut_ptr().cast();
-            // SAFETY: see above; the buffer holds `MR` rows of `NR`.
-            unsafe { T::tile::<NR>(k, rows, acs, b, brs, nr, out, NR as isize) };
-            for (r, tile) in tile.iter().enumerate().take(mr) {
-                for (col, &v) in tile.iter().enumerate().take(nr) {
-                    // SAFETY: see above.
-                    unsafe { *c.offset(r as isize * crs + col as isize * ccs) = v };
+            } else {
+                let mut tile = [[T::ZERO; NR]; MR];
+                let out = tile.as_mut_ptr().cast();
+                // SAFETY: see above; the buffer holds `MR` rows of `NR`.
+                unsafe { T::tile::<NR>(k, rows, acs, b, brs, nr, out, NR as isize) };
+                for (r, tile) in tile.iter().enumerate().take(mr) {
+                    for (col, &v) in tile.iter().enumerate().take(nr) {
+                        // SAFETY: see above.
+                        unsafe { *c.offset(r as isize * crs + col as isize * ccs) = v };
+                    }
                 }
             }
+            i0 += MR;
         }
+        j0 += NR;
     }
 }
 
@@ -1709,13 +1748,11 @@ fn gemm_slots<T: LinalgScalar>(
             && covers(out.dims.len(), groups.out),
         "einsum-runtime internal error: a GEMM grouping does not partition the slots"
     );
+    let (merged_a, merged_b) = (merge_groups(&a, groups.a), merge_groups(&b, groups.b));
+    let merged_out = merge_groups(&out, groups.out).filter(|[_, r, c]| disjoint(*r, *c));
     if small {
-        let out_groups = merge_groups(&out, groups.out).filter(|[_, r, c]| disjoint(*r, *c));
-        if let (Some(ga), Some(gb), Some(go)) = (
-            merge_groups(&a, groups.a),
-            merge_groups(&b, groups.b),
-            out_groups,
-        ) {
+        if let (Some(ga), Some(gb), Some(go)) = (merged_a, merged_b, merged_out) {
+            same_sides(ga, gb, go);
             // Distinct matrices of `out` must not share elements, as `matmul_batch` checks.
             if go[0].extent <= 1 || go[0].stride > span(go) {
                 for t in 0..go[0].extent as isize {
@@ -1724,7 +1761,7 @@ fn gemm_slots<T: LinalgScalar>(
                     // matrix `t` of the batch, which is below the batch extent; the destination's
                     // matrices are disjoint (checked just above).
                     unsafe {
-                        matmul(
+                        small_typed(
                             (m, n, k),
                             at(a.ptr, ga),
                             ga,
@@ -1732,7 +1769,6 @@ fn gemm_slots<T: LinalgScalar>(
                             gb,
                             out.ptr.wrapping_offset(t * go[0].stride),
                             go,
-                            gemm::Parallelism::None,
                         );
                     }
                 }
@@ -1744,7 +1780,7 @@ fn gemm_slots<T: LinalgScalar>(
         }
     }
     let packed_a;
-    let (pa, ga) = match merge_groups(&a, groups.a) {
+    let (pa, ga) = match merged_a {
         Some(m) => (a.ptr, m),
         None => {
             packed_a = pack(&a, &groups.a.concat());
@@ -1752,15 +1788,14 @@ fn gemm_slots<T: LinalgScalar>(
         }
     };
     let packed_b;
-    let (pb, gb) = match merge_groups(&b, groups.b) {
+    let (pb, gb) = match merged_b {
         Some(m) => (b.ptr, m),
         None => {
             packed_b = pack(&b, &groups.b.concat());
             (packed_b.as_ptr(), row_major_groups(b.dims, groups.b))
         }
     };
-    let go = merge_groups(&out, groups.out).filter(|[_, rows, cols]| disjoint(*rows, *cols));
-    let Some(go) = go else {
+    let Some(go) = merged_out else {
         // Multiply into a row-major [batch, rows, cols] buffer, then add it in through the
         // destination's own layout.
         let dims = [ga[0].extent, ga[1].extent, gb[2].extent];
@@ -1782,8 +1817,10 @@ fn gemm_slots<T: LinalgScalar>(
         add_packed(&out, &tmp, &groups.out.concat());
         return true;
     };
+    same_sides(ga, gb, go);
     // SAFETY: each tensor's three merged groups cover all of its slots, so every `(t, i, j)` below
-    // the group extents is an index tuple of the view (or of its packed copy): a valid element, the
+    // the group extents (the same in every tensor: `same_sides`) is an index tuple of the view (or
+    // of its packed copy): a valid element, the
     // packed copies living to the end of this function. The destination's rows and columns address
     // distinct elements (`disjoint`), and it comes from a mutable borrow, so it does not overlap the
     // operands.
@@ -1804,6 +1841,21 @@ fn gemm_slots<T: LinalgScalar>(
         );
     }
     true
+}
+
+/// Checks that the three tensors of a product agree on its sides: the batch, `m` (rows of `a` and
+/// the destination), `n` (columns of `b` and the destination) and `k` (columns of `a`, rows of `b`).
+/// The views come from one binding of the extents, so this holds unless the caller is not the
+/// generated code; the products read every tensor with the destination's and `a`'s sides.
+fn same_sides(a: [Merged; 3], b: [Merged; 3], out: [Merged; 3]) {
+    assert!(
+        a[0].extent == out[0].extent
+            && b[0].extent == out[0].extent
+            && a[1].extent == out[1].extent
+            && b[2].extent == out[2].extent
+            && a[2].extent == b[1].extent,
+        "einsum-runtime internal error: the tensors of a product disagree on its sides"
+    );
 }
 
 /// The offset of a matrix's last element from its first (non-negative strides).
@@ -1907,17 +1959,9 @@ unsafe fn matmul<T: LinalgScalar>(
 ) {
     use std::any::TypeId;
     let is = |id| TypeId::of::<T>() == id;
-    #[cfg(target_arch = "x86_64")]
     if small_pays::<T>(m, n, k) {
-        let dims = (m, n, k);
-        if is(TypeId::of::<f64>()) {
-            // SAFETY: `T` is `f64`, so the casts keep the element type; the matrices are valid by
-            // this function's contract.
-            unsafe { small_matmul::<f64, 8>(dims, a.cast(), ga, b.cast(), gb, c.cast(), gc) };
-        } else {
-            // SAFETY: `small_pays` holds only for `f64` and `f32`, so `T` is `f32`; as above.
-            unsafe { small_matmul::<f32, 16>(dims, a.cast(), ga, b.cast(), gb, c.cast(), gc) };
-        }
+        // SAFETY: `small_pays` holds; the matrices are valid by this function's contract.
+        unsafe { small_typed((m, n, k), a, ga, b, gb, c, gc) };
         return;
     }
     if is(TypeId::of::<f64>()) || is(TypeId::of::<f32>()) {

@@ -284,3 +284,36 @@ fn an_extent_mismatch_panics_at_the_callers_line() {
     });
     assert_eq!(at, (file!().to_owned(), line));
 }
+
+/// The GEMM primitive that generated code calls is a safe function, so it must stay sound when
+/// called by hand with views that disagree on a side (here `m`: 3 rows in `a`, 5 in the result):
+/// it panics before reading anything, on the small-product route and on the `gemm` crate's.
+#[test]
+fn gemm_primitive_rejects_views_that_disagree_on_a_side() {
+    use einsum_runtime::__private::{gemm, Gemm, View, ViewMut};
+    for (m, k, n) in [(3, 4, 5), (40, 40, 40)] {
+        let a = Array2::<f64>::ones((m, k));
+        let b = Array2::<f64>::ones((k, n));
+        let mut out = Array2::<f64>::zeros((m + 2, n));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let (x, y) = (View::new(&a, [0, 1], [m, k]), View::new(&b, [0, 1], [k, n]));
+            let mut dst = ViewMut::new(&mut out, [0, 1], [m + 2, n]);
+            let groups = Gemm {
+                a: [&[], &[0], &[1]],
+                b: [&[], &[0], &[1]],
+                out: [&[], &[0], &[1]],
+            };
+            gemm(&mut dst, &x, &y, groups)
+        }));
+        let message = result.expect_err("disagreeing sides must panic");
+        let text = message
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| message.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        assert!(
+            text.contains("disagree on its sides"),
+            "{m}x{k}x{n}: {text}"
+        );
+    }
+}

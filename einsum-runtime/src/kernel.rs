@@ -563,10 +563,11 @@ pub struct ViewMut<'a, T, const N: usize> {
 /// internal error: generated code binds extents before it builds views) when an axis' length is
 /// neither its slot's extent nor 1.
 ///
-/// Not generic, like everything here that the typed views only pass slices to. Inlined into
-/// [`View::new`]: out of line, the call and the slices it takes were a tenth of a 3x4 times 4x5
-/// product.
-#[inline]
+/// Not generic, like everything here that the typed views only pass slices to: it is compiled once,
+/// in this crate, rather than once per rank in every crate that calls `einsum!`. (Inlined, it made
+/// a 3x4 times 4x5 product 12 ns faster and 50 `einsum!` calls 0.8 s slower to build in release:
+/// `scripts/compile_time.py --profiles release --runs 5`.)
+#[inline(never)]
 fn fold_slots(
     shape: &[usize],
     strides: &[isize],

@@ -496,8 +496,18 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
     }
 }
 
-/// Eight independent accumulators, so that the reduction pipelines (and vectorizes for integers).
+/// Lanes at least this long reduce in [`wide_sum`] / [`wide_dot`] (when the element type is `f32` or
+/// `f64` and the CPU has AVX2 and FMA): below it the dispatch costs more than it saves.
+const WIDE_LANE: usize = 64;
+
+/// Eight independent accumulators, so that the reduction pipelines (and vectorizes for integers);
+/// long `f32`/`f64` lanes go to [`wide_dot`].
 fn slice_dot<T: LinalgScalar>(a: &[T], b: &[T]) -> T {
+    if a.len() >= WIDE_LANE {
+        if let Some(s) = wide_dot(a, b) {
+            return s;
+        }
+    }
     let mut acc = [T::zero(); 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: T = ca
@@ -513,7 +523,13 @@ fn slice_dot<T: LinalgScalar>(a: &[T], b: &[T]) -> T {
     acc.iter().fold(tail, |s, &x| s + x)
 }
 
+/// As [`slice_dot`], for a sum; long `f32`/`f64` lanes go to [`wide_sum`].
 fn slice_sum<T: LinalgScalar>(a: &[T]) -> T {
+    if a.len() >= WIDE_LANE {
+        if let Some(s) = wide_sum(a) {
+            return s;
+        }
+    }
     let mut acc = [T::zero(); 8];
     let chunks = a.chunks_exact(8);
     let tail = chunks.remainder().iter().fold(T::zero(), |s, &x| s + x);
@@ -524,6 +540,173 @@ fn slice_sum<T: LinalgScalar>(a: &[T]) -> T {
     }
     acc.iter().fold(tail, |s, &x| s + x)
 }
+
+/// `a` as a slice of `U`, when `U` is `T`.
+fn slice_as<T: 'static, U: 'static>(a: &[T]) -> Option<&[U]> {
+    // SAFETY: `U` is `T` (checked), so the slice is unchanged.
+    same_type::<T, U>().then(|| unsafe { std::slice::from_raw_parts(a.as_ptr().cast(), a.len()) })
+}
+
+/// `v` as a `T`, when `T` is `U`.
+fn value_as<U: 'static, T: 'static>(v: U) -> T {
+    assert!(
+        same_type::<T, U>(),
+        "einsum-runtime internal error: a value of another type"
+    );
+    // SAFETY: `T` is `U` (asserted), so this reads the value as its own type.
+    unsafe { std::mem::transmute_copy(&v) }
+}
+
+/// `Σ a[i]` in 256-bit registers when `T` is `f32` or `f64` and the CPU has AVX2 and FMA; `None`
+/// otherwise. The bodies are compiled once, in this crate.
+fn wide_sum<T: 'static>(a: &[T]) -> Option<T> {
+    if !avx2_fma() {
+        return None;
+    }
+    if let Some(a) = slice_as::<T, f64>(a) {
+        return Some(value_as(sum_f64(a)));
+    }
+    slice_as::<T, f32>(a).map(|a| value_as(sum_f32(a)))
+}
+
+/// `Σ a[i] · b[i]`, as [`wide_sum`].
+fn wide_dot<T: 'static>(a: &[T], b: &[T]) -> Option<T> {
+    if !avx2_fma() || a.len() != b.len() {
+        return None;
+    }
+    if let (Some(a), Some(b)) = (slice_as::<T, f64>(a), slice_as::<T, f64>(b)) {
+        return Some(value_as(dot_f64(a, b)));
+    }
+    match (slice_as::<T, f32>(a), slice_as::<T, f32>(b)) {
+        (Some(a), Some(b)) => Some(value_as(dot_f32(a, b))),
+        _ => None,
+    }
+}
+
+macro_rules! wide_reductions {
+    ($t:ty, $sum:ident, $dot:ident, $sum_avx:ident, $dot_avx:ident, $lanes:literal,
+     $zero:ident, $load:ident, $add:ident, $fmadd:ident, $store:ident) => {
+        /// The sum of `a` (see [`wide_sum`]).
+        #[inline(never)]
+        fn $sum(a: &[$t]) -> $t {
+            // SAFETY: only called after `avx2_fma()` held.
+            unsafe { $sum_avx(a) }
+        }
+
+        /// The dot product of `a` and `b`, of equal lengths (see [`wide_dot`]).
+        #[inline(never)]
+        fn $dot(a: &[$t], b: &[$t]) -> $t {
+            // SAFETY: only called after `avx2_fma()` held.
+            unsafe { $dot_avx(a, b) }
+        }
+
+        /// Four vector accumulators (so that four additions are in flight), then the tail.
+        ///
+        /// # Safety
+        /// The CPU has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $sum_avx(a: &[$t]) -> $t {
+            use std::arch::x86_64::*;
+            const STEP: usize = 4 * $lanes;
+            let mut acc = [$zero(); 4];
+            let chunks = a.chunks_exact(STEP);
+            let tail: $t = chunks.remainder().iter().sum();
+            for c in chunks {
+                for (k, acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: `c` holds `STEP` elements, so `k · lanes .. (k + 1) · lanes` are in it.
+                    *acc = $add(*acc, unsafe { $load(c.as_ptr().add(k * $lanes)) });
+                }
+            }
+            let mut lanes = [0.0; $lanes];
+            // SAFETY: `lanes` holds one vector's elements.
+            unsafe {
+                $store(
+                    lanes.as_mut_ptr(),
+                    $add($add(acc[0], acc[1]), $add(acc[2], acc[3])),
+                )
+            };
+            lanes.iter().sum::<$t>() + tail
+        }
+
+        /// As the sum, with fused multiply-adds.
+        ///
+        /// # Safety
+        /// The CPU has AVX2 and FMA; `a` and `b` have the same length.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $dot_avx(a: &[$t], b: &[$t]) -> $t {
+            use std::arch::x86_64::*;
+            const STEP: usize = 4 * $lanes;
+            let mut acc = [$zero(); 4];
+            let (ca, cb) = (a.chunks_exact(STEP), b.chunks_exact(STEP));
+            let tail: $t = ca
+                .remainder()
+                .iter()
+                .zip(cb.remainder())
+                .map(|(x, y)| x * y)
+                .sum();
+            for (x, y) in ca.zip(cb) {
+                for (k, acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: `x` and `y` hold `STEP` elements each, so this vector is in both.
+                    *acc = unsafe {
+                        $fmadd(
+                            $load(x.as_ptr().add(k * $lanes)),
+                            $load(y.as_ptr().add(k * $lanes)),
+                            *acc,
+                        )
+                    };
+                }
+            }
+            let mut lanes = [0.0; $lanes];
+            // SAFETY: `lanes` holds one vector's elements.
+            unsafe {
+                $store(
+                    lanes.as_mut_ptr(),
+                    $add($add(acc[0], acc[1]), $add(acc[2], acc[3])),
+                )
+            };
+            lanes.iter().sum::<$t>() + tail
+        }
+
+        #[cfg(not(target_arch = "x86_64"))]
+        unsafe fn $sum_avx(_: &[$t]) -> $t {
+            unreachable!("einsum-runtime internal error: AVX2 outside x86-64")
+        }
+
+        #[cfg(not(target_arch = "x86_64"))]
+        unsafe fn $dot_avx(_: &[$t], _: &[$t]) -> $t {
+            unreachable!("einsum-runtime internal error: AVX2 outside x86-64")
+        }
+    };
+}
+
+wide_reductions!(
+    f64,
+    sum_f64,
+    dot_f64,
+    sum_f64_avx2,
+    dot_f64_avx2,
+    4,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_add_pd,
+    _mm256_fmadd_pd,
+    _mm256_storeu_pd
+);
+wide_reductions!(
+    f32,
+    sum_f32,
+    dot_f32,
+    sum_f32_avx2,
+    dot_f32_avx2,
+    8,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_add_ps,
+    _mm256_fmadd_ps,
+    _mm256_storeu_ps
+);
 
 // ---------------------------------------------------------------------------------------------------
 // Typed views and lanes: what the code that the macro generates runs on.

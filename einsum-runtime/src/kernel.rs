@@ -1729,6 +1729,15 @@ unsafe fn small_typed<T: 'static>(
     gc: [Merged; 3],
 ) {
     use std::any::TypeId;
+    // The kernel stores whole tile rows when the result's columns are contiguous. When its rows are
+    // instead (a gradient such as `gᵀ · a` written into a row-major `[j, k]`), compute the transpose,
+    // `cᵀ = bᵀ · aᵀ`: the same elements, with contiguous columns.
+    let t = |g: [Merged; 3]| [g[0], g[2], g[1]];
+    let (dims, a, ga, b, gb, gc) = if gc[2].stride != 1 && gc[1].stride == 1 {
+        ((dims.1, dims.0, dims.2), b, t(gb), a, t(ga), t(gc))
+    } else {
+        (dims, a, ga, b, gb, gc)
+    };
     #[cfg(target_arch = "x86_64")]
     if TypeId::of::<T>() == TypeId::of::<f64>() {
         // SAFETY: `T` is `f64`, so the casts keep the element type; the rest is this function's

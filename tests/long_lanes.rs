@@ -5,21 +5,12 @@
 
 mod common;
 
-use common::{assert::*, elem::*, layouts::*, rng::*};
+use common::{checks::check_shapes, elem::*, rng::*};
 use einsum_runtime::einsum;
 use ndarray::{ArrayD, ArrayViewD};
 
 /// Around the threshold (64) and the step of four vectors (16 `f64`s, 32 `f32`s).
 const LENGTHS: [usize; 11] = [1, 31, 33, 63, 64, 65, 95, 127, 128, 129, 1000];
-
-const LAYOUTS: [Layout; 6] = [
-    Layout::C,
-    Layout::F,
-    Layout::Transposed,
-    Layout::Stepped,
-    Layout::Negative,
-    Layout::NegativeStepped,
-];
 
 fn sum<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("i->", ops[0]).into_dyn()
@@ -37,28 +28,13 @@ fn row_dots<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("ij,ij->i", ops[0], ops[1]).into_dyn()
 }
 
-fn check<T: Elem>(
-    pattern: &str,
-    f: fn(&[ArrayViewD<'_, T>]) -> ArrayD<T>,
-    shapes: &[Vec<usize>],
-    rng: &mut Rng,
-) {
-    let ops: Vec<ArrayD<T>> = shapes.iter().map(|s| random_array(s, rng)).collect();
-    let want = expected(pattern, &ops);
-    for layout in LAYOUTS {
-        let laid: Vec<_> = ops.iter().map(|a| lay_out(a, layout, rng)).collect();
-        let got = f(&laid_views(&laid));
-        assert_expected(&format!("{pattern} {shapes:?} {layout:?}"), &got, &want);
-    }
-}
-
 fn every_length<T: Elem>(seed: &str) {
     let mut rng = Rng::new(seed_of(seed));
     for n in LENGTHS {
-        check::<T>("i->", sum, &[vec![n]], &mut rng);
-        check::<T>("i,i->", dot, &[vec![n], vec![n]], &mut rng);
-        check::<T>("ij->i", row_sums, &[vec![3, n]], &mut rng);
-        check::<T>("ij,ij->i", row_dots, &[vec![3, n], vec![3, n]], &mut rng);
+        check_shapes::<T>("i->", sum, &[vec![n]], &mut rng);
+        check_shapes::<T>("i,i->", dot, &[vec![n], vec![n]], &mut rng);
+        check_shapes::<T>("ij->i", row_sums, &[vec![3, n]], &mut rng);
+        check_shapes::<T>("ij,ij->i", row_dots, &[vec![3, n], vec![3, n]], &mut rng);
     }
 }
 

@@ -1,26 +1,18 @@
 //! The small-product kernel (`einsum-runtime`'s register tiles for `f32`/`f64` products of at most
 //! 32³ multiply-adds): every size around the tile edges (4 rows, 8 or 16 columns), each operand in
-//! every memory layout (so `b` is read in place or copied into a panel, on the stack or the heap),
+//! every memory layout (so `b` is read in place or copied into a panel, on the stack or the heap;
+//! operands in the same layout and in different ones),
 //! a destination whose columns are not contiguous (`->ki`), and batches. Results are compared with
 //! the naive reference einsum of `common::reference`.
 
 mod common;
 
-use common::{assert::*, elem::*, layouts::*, rng::*};
+use common::{checks::check_shapes, elem::*, rng::*};
 use einsum_runtime::einsum;
 use ndarray::{ArrayD, ArrayViewD};
 
 /// Sizes on both sides of every tile edge, and up to the kernel's limit.
 const SIDES: [usize; 10] = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17];
-
-const LAYOUTS: [Layout; 6] = [
-    Layout::C,
-    Layout::F,
-    Layout::Transposed,
-    Layout::Stepped,
-    Layout::Negative,
-    Layout::NegativeStepped,
-];
 
 fn matmul<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("ij,jk->ik", ops[0], ops[1]).into_dyn()
@@ -34,35 +26,12 @@ fn batched<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("bij,bjk->bik", ops[0], ops[1]).into_dyn()
 }
 
-fn check<T: Elem>(
-    pattern: &str,
-    f: fn(&[ArrayViewD<'_, T>]) -> ArrayD<T>,
-    shapes: [Vec<usize>; 2],
-    rng: &mut Rng,
-) {
-    let ops: Vec<ArrayD<T>> = shapes.iter().map(|s| random_array(s, rng)).collect();
-    let want = expected(pattern, &ops);
-    for (i, &la) in LAYOUTS.iter().enumerate() {
-        // Each layout of `a` meets two layouts of `b`, so every pair of kinds of strides turns up
-        // over the sizes.
-        for lb in [LAYOUTS[i], LAYOUTS[(i + 1 + shapes[0][0]) % LAYOUTS.len()]] {
-            let laid = [lay_out(&ops[0], la, rng), lay_out(&ops[1], lb, rng)];
-            let got = f(&laid_views(&laid));
-            assert_expected(
-                &format!("{pattern} {:?} with a {la:?}, b {lb:?}", shapes),
-                &got,
-                &want,
-            );
-        }
-    }
-}
-
 fn every_size<T: Elem>(seed: &str) {
     let mut rng = Rng::new(seed_of(seed));
     for m in SIDES {
         for k in SIDES {
             for n in SIDES {
-                check::<T>("ij,jk->ik", matmul, [vec![m, k], vec![k, n]], &mut rng);
+                check_shapes::<T>("ij,jk->ik", matmul, &[vec![m, k], vec![k, n]], &mut rng);
             }
         }
     }
@@ -82,28 +51,28 @@ fn every_size_around_the_tile_edges_f32() {
 fn destination_with_strided_columns_and_batches() {
     let mut rng = Rng::new(seed_of("small strided"));
     for (m, k, n) in [(4, 5, 8), (5, 9, 17), (8, 16, 16), (3, 4, 5)] {
-        check::<f64>(
+        check_shapes::<f64>(
             "ij,jk->ki",
             matmul_out_transposed,
-            [vec![m, k], vec![k, n]],
+            &[vec![m, k], vec![k, n]],
             &mut rng,
         );
-        check::<f32>(
+        check_shapes::<f32>(
             "ij,jk->ki",
             matmul_out_transposed,
-            [vec![m, k], vec![k, n]],
+            &[vec![m, k], vec![k, n]],
             &mut rng,
         );
-        check::<f64>(
+        check_shapes::<f64>(
             "bij,bjk->bik",
             batched,
-            [vec![3, m, k], vec![3, k, n]],
+            &[vec![3, m, k], vec![3, k, n]],
             &mut rng,
         );
-        check::<f32>(
+        check_shapes::<f32>(
             "bij,bjk->bik",
             batched,
-            [vec![3, m, k], vec![3, k, n]],
+            &[vec![3, m, k], vec![3, k, n]],
             &mut rng,
         );
     }
@@ -111,11 +80,11 @@ fn destination_with_strided_columns_and_batches() {
 
 #[test]
 fn long_sums_copy_the_panel_to_the_heap() {
-    // 512 elements of the panel fit on the stack: k = 100 with 8 (f64) or 16 (f32) columns does
-    // not, whenever `b`'s columns are not contiguous.
+    // 256 elements of the panel fit on the stack (`PANEL`): k = 100 with up to 8 (f64) or 16 (f32)
+    // columns does not, whenever `b`'s columns are not contiguous.
     let mut rng = Rng::new(seed_of("small heap"));
     for (m, k, n) in [(3, 100, 9), (4, 100, 16), (1, 300, 20)] {
-        check::<f64>("ij,jk->ik", matmul, [vec![m, k], vec![k, n]], &mut rng);
-        check::<f32>("ij,jk->ik", matmul, [vec![m, k], vec![k, n]], &mut rng);
+        check_shapes::<f64>("ij,jk->ik", matmul, &[vec![m, k], vec![k, n]], &mut rng);
+        check_shapes::<f32>("ij,jk->ik", matmul, &[vec![m, k], vec![k, n]], &mut rng);
     }
 }

@@ -9,7 +9,7 @@ use super::elem::{cast, random_array, random_arrays, Elem};
 use super::finite_diff::{
     directional_finite_difference, finite_difference, gradient_scale, objective,
 };
-use super::layouts::{laid_views, lay_out_all, layout_names, Layout, ZeroStride, LAYOUTS};
+use super::layouts::{laid_views, lay_out, lay_out_all, layout_names, Layout, ZeroStride, LAYOUTS};
 use super::reference::{bind, parse, reference, reference_abs, views};
 use super::rng::{seed_of, Rng};
 use super::shapes::{big_opts, random_shapes, ShapeOpts};
@@ -34,6 +34,33 @@ pub fn check_forward_with<T: Elem>(pattern: &str, f: Fwd<T>, opts: &[ShapeOpts],
             let got = f(&laid_views(&laid));
             let what = format!(
                 "einsum {pattern:?} [{}], trial {trial}, shapes {shapes:?}, layouts {:?}",
+                T::NAME,
+                layout_names(&laid)
+            );
+            assert_expected(&what, &got, &want);
+        }
+    }
+}
+
+/// Runs `f` on random operands of the given `shapes` in every layout, compared with the reference:
+/// all operands in the same layout, and (with two or more operands) operand `k` shifted by `k`
+/// layouts, so that kinds of strides meet across operands. For the kernels that only some extents
+/// reach (small products, long lanes, blocked copies), where `check_forward_with`'s random shapes
+/// are too small.
+pub fn check_shapes<T: Elem>(pattern: &str, f: Fwd<T>, shapes: &[Vec<usize>], rng: &mut Rng) {
+    let ops: Vec<ArrayD<T>> = random_arrays(shapes, rng);
+    let want = expected(pattern, &ops);
+    let shifts: &[usize] = if ops.len() > 1 { &[0, 1] } else { &[0] };
+    for rotation in 0..LAYOUTS.len() {
+        for &shift in shifts {
+            let laid: Vec<_> = ops
+                .iter()
+                .enumerate()
+                .map(|(k, a)| lay_out(a, LAYOUTS[(rotation + k * shift) % LAYOUTS.len()], rng))
+                .collect();
+            let got = f(&laid_views(&laid));
+            let what = format!(
+                "einsum {pattern:?} [{}], shapes {shapes:?}, layouts {:?}",
                 T::NAME,
                 layout_names(&laid)
             );

@@ -10,7 +10,8 @@
 //! - [`assert`]: comparisons, with the suite's one tolerance rule
 //!   `|got - want| <= max(atol, rtol * scale)`;
 //! - [`finite_diff`]: central finite differences, of any function and of the einsum objective;
-//! - [`checks`]: the per-pattern checks of `numeric`, `gradients` and `zero_extents`;
+//! - [`checks`]: the per-pattern checks of `numeric`, `gradients` and `zero_extents`, and the
+//!   fixed-shape check of `small_products`, `long_lanes` and `transposes`;
 //! - [`autograd`]: `gradcheck` at the suite's settings for the tests of `Var` ops;
 //! - [`panics`]: the file and line a panic reports.
 //!
@@ -38,8 +39,9 @@ pub mod autograd;
 
 #[allow(
     dead_code,
-    reason = "gradients, layouts_prop, numeric, seed_network and zero_extents use it, each a part; \
-              the other test binaries compile it unused"
+    reason = "gradients, layouts_prop, long_lanes, numeric, seed_network, small_products, \
+              transposes and zero_extents use it, each a part; the other test binaries compile it \
+              unused"
 )]
 pub mod checks;
 

@@ -1559,159 +1559,112 @@ trait Small: Copy {
     );
 }
 
-impl Small for f64 {
-    const ZERO: Self = 0.0;
+/// `Small` for one element type: its tile of `MR` rows of two vectors (`NR = 2 · half` columns).
+macro_rules! small_tile {
+    ($t:ty, $nr:literal, $half:literal, $int:ty, $zero:ident, $broadcast:ident, $fmadd:ident,
+     $load:ident, $maskload:ident, $store:ident) => {
+        impl Small for $t {
+            const ZERO: Self = 0.0;
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn tile<const NR: usize>(
-        k: usize,
-        rows: [*const f64; MR],
-        acs: isize,
-        b: *const f64,
-        brs: isize,
-        nr: usize,
-        out: *mut f64,
-        ors: isize,
-    ) {
-        use std::arch::x86_64::*;
-        assert!(
-            NR == 8 && nr <= NR,
-            "einsum-runtime internal error: a f64 tile is 8 wide"
-        );
-        let mut acc = [[_mm256_setzero_pd(); 2]; MR];
-        let mut step = |y: [_; 2], p: isize| {
-            for (acc, a) in acc.iter_mut().zip(rows) {
-                // SAFETY: `p < k` and `r < MR`: an element by this function's contract.
-                let x = _mm256_broadcast_sd(unsafe { &*a.offset(p * acs) });
-                acc[0] = _mm256_fmadd_pd(x, y[0], acc[0]);
-                acc[1] = _mm256_fmadd_pd(x, y[1], acc[1]);
-            }
-        };
-        if nr == NR {
-            for p in 0..k as isize {
-                // SAFETY: `p < k` and the 8 columns are elements by this function's contract.
-                let y = unsafe {
-                    let row = b.offset(p * brs);
-                    [_mm256_loadu_pd(row), _mm256_loadu_pd(row.add(4))]
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn tile<const NR: usize>(
+                k: usize,
+                rows: [*const $t; MR],
+                acs: isize,
+                b: *const $t,
+                brs: isize,
+                nr: usize,
+                out: *mut $t,
+                ors: isize,
+            ) {
+                use std::arch::x86_64::*;
+                assert!(
+                    NR == $nr && nr <= NR,
+                    concat!(
+                        "einsum-runtime internal error: a ",
+                        stringify!($t),
+                        " tile is ",
+                        stringify!($nr),
+                        " wide"
+                    )
+                );
+                let mut acc = [[$zero(); 2]; MR];
+                let mut step = |y: [_; 2], p: isize| {
+                    for (acc, a) in acc.iter_mut().zip(rows) {
+                        // SAFETY: `p < k` and `r < MR`: an element by this function's contract.
+                        let x = $broadcast(unsafe { &*a.offset(p * acs) });
+                        acc[0] = $fmadd(x, y[0], acc[0]);
+                        acc[1] = $fmadd(x, y[1], acc[1]);
+                    }
                 };
-                step(y, p);
-            }
-        } else {
-            let lane = |col: usize| if col < nr { -1 } else { 0 };
-            let mask = [
-                _mm256_setr_epi64x(lane(0), lane(1), lane(2), lane(3)),
-                _mm256_setr_epi64x(lane(4), lane(5), lane(6), lane(7)),
-            ];
-            for p in 0..k as isize {
-                // SAFETY: `p < k`; the masks load only the first `nr` columns, elements by this
-                // function's contract (masked-out lanes are not accessed).
-                let y = unsafe {
-                    let row = b.offset(p * brs);
-                    [
-                        _mm256_maskload_pd(row, mask[0]),
-                        _mm256_maskload_pd(row.wrapping_add(4), mask[1]),
-                    ]
-                };
-                step(y, p);
+                if nr == NR {
+                    for p in 0..k as isize {
+                        // SAFETY: `p < k` and the `NR` columns are elements by this function's
+                        // contract.
+                        let y = unsafe {
+                            let row = b.offset(p * brs);
+                            [$load(row), $load(row.add($half))]
+                        };
+                        step(y, p);
+                    }
+                } else {
+                    let lanes: [[$int; $half]; 2] = std::array::from_fn(|h| {
+                        std::array::from_fn(|c| if h * $half + c < nr { -1 } else { 0 })
+                    });
+                    // SAFETY: each array holds one vector's lanes.
+                    let mask = lanes.map(|l| unsafe { _mm256_loadu_si256(l.as_ptr().cast()) });
+                    for p in 0..k as isize {
+                        // SAFETY: `p < k`; the masks load only the first `nr` columns, elements by
+                        // this function's contract (masked-out lanes are not accessed).
+                        let y = unsafe {
+                            let row = b.offset(p * brs);
+                            [
+                                $maskload(row, mask[0]),
+                                $maskload(row.wrapping_add($half), mask[1]),
+                            ]
+                        };
+                        step(y, p);
+                    }
+                }
+                for (r, acc) in acc.iter().enumerate() {
+                    // SAFETY: row `r < MR` of `out`, `NR` columns: elements by this function's
+                    // contract.
+                    unsafe {
+                        let row = out.offset(r as isize * ors);
+                        $store(row, acc[0]);
+                        $store(row.add($half), acc[1]);
+                    }
+                }
             }
         }
-        for (r, acc) in acc.iter().enumerate() {
-            // SAFETY: row `r < MR` of `out`, 8 columns: elements by this function's contract.
-            unsafe {
-                let row = out.offset(r as isize * ors);
-                _mm256_storeu_pd(row, acc[0]);
-                _mm256_storeu_pd(row.add(4), acc[1]);
-            }
-        }
-    }
+    };
 }
 
-impl Small for f32 {
-    const ZERO: Self = 0.0;
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn tile<const NR: usize>(
-        k: usize,
-        rows: [*const f32; MR],
-        acs: isize,
-        b: *const f32,
-        brs: isize,
-        nr: usize,
-        out: *mut f32,
-        ors: isize,
-    ) {
-        use std::arch::x86_64::*;
-        assert!(
-            NR == 16 && nr <= NR,
-            "einsum-runtime internal error: a f32 tile is 16 wide"
-        );
-        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
-        let mut step = |y: [_; 2], p: isize| {
-            for (acc, a) in acc.iter_mut().zip(rows) {
-                // SAFETY: `p < k` and `r < MR`: an element by this function's contract.
-                let x = _mm256_broadcast_ss(unsafe { &*a.offset(p * acs) });
-                acc[0] = _mm256_fmadd_ps(x, y[0], acc[0]);
-                acc[1] = _mm256_fmadd_ps(x, y[1], acc[1]);
-            }
-        };
-        if nr == NR {
-            for p in 0..k as isize {
-                // SAFETY: `p < k` and the 16 columns are elements by this function's contract.
-                let y = unsafe {
-                    let row = b.offset(p * brs);
-                    [_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8))]
-                };
-                step(y, p);
-            }
-        } else {
-            let lane = |col: usize| if col < nr { -1 } else { 0 };
-            let mask = [
-                _mm256_setr_epi32(
-                    lane(0),
-                    lane(1),
-                    lane(2),
-                    lane(3),
-                    lane(4),
-                    lane(5),
-                    lane(6),
-                    lane(7),
-                ),
-                _mm256_setr_epi32(
-                    lane(8),
-                    lane(9),
-                    lane(10),
-                    lane(11),
-                    lane(12),
-                    lane(13),
-                    lane(14),
-                    lane(15),
-                ),
-            ];
-            for p in 0..k as isize {
-                // SAFETY: `p < k`; the masks load only the first `nr` columns, elements by this
-                // function's contract (masked-out lanes are not accessed).
-                let y = unsafe {
-                    let row = b.offset(p * brs);
-                    [
-                        _mm256_maskload_ps(row, mask[0]),
-                        _mm256_maskload_ps(row.wrapping_add(8), mask[1]),
-                    ]
-                };
-                step(y, p);
-            }
-        }
-        for (r, acc) in acc.iter().enumerate() {
-            // SAFETY: row `r < MR` of `out`, 16 columns: elements by this function's contract.
-            unsafe {
-                let row = out.offset(r as isize * ors);
-                _mm256_storeu_ps(row, acc[0]);
-                _mm256_storeu_ps(row.add(8), acc[1]);
-            }
-        }
-    }
-}
+small_tile!(
+    f64,
+    8,
+    4,
+    i64,
+    _mm256_setzero_pd,
+    _mm256_broadcast_sd,
+    _mm256_fmadd_pd,
+    _mm256_loadu_pd,
+    _mm256_maskload_pd,
+    _mm256_storeu_pd
+);
+small_tile!(
+    f32,
+    16,
+    8,
+    i32,
+    _mm256_setzero_ps,
+    _mm256_broadcast_ss,
+    _mm256_fmadd_ps,
+    _mm256_loadu_ps,
+    _mm256_maskload_ps,
+    _mm256_storeu_ps
+);
 
 /// [`small_matmul`] for `T`, which is `f32` or `f64`.
 ///

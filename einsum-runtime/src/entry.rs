@@ -234,8 +234,16 @@ pub type ForwardFn<T, D, E, const N: usize> =
 
 /// A generated gradient kernel: `grads(k, extents, g, operands)` is operand `k`'s gradient, shaped
 /// like it, from the upstream gradient `g` (whose shape the caller has checked) and the operands.
+/// What a `Var` node calls, for the operands that need a gradient.
 pub type GradsFn<T, E, const N: usize> =
     for<'g, 'v> fn(usize, E, Input<'g, T>, [Input<'v, T>; N]) -> Result<ArrayD<T>, EinsumError>;
+
+/// A generated backward kernel: `back(extents, g, operands)` is every operand's gradient, as a tuple
+/// `G` whose arrays have static dimension types where the terms' ranks are fixed (so that
+/// `einsum_vjp!`'s closure hands them on without a round trip through `ArrayD`). What
+/// `einsum_vjp!`'s closure calls.
+pub type BackFn<T, E, G, const N: usize> =
+    for<'g, 'v> fn(E, Input<'g, T>, [Input<'v, T>; N]) -> Result<G, EinsumError>;
 
 /// The last step of `einsum!`/`try_einsum!`: arrays give an array, any `Var` gives a `Var`. A trait
 /// (rather than inherent methods per kind) so that a call whose kind is unknown, because an operand
@@ -312,31 +320,40 @@ fn array_inputs<T, const N: usize>(args: [Arg<'_, T>; N]) -> [Input<'_, T>; N] {
     })
 }
 
-/// `einsum_vjp!`: the value and a closure mapping the upstream gradient to every operand's gradient.
+/// `einsum_vjp!`: the value and a closure mapping the upstream gradient to every operand's gradient
+/// (the tuple `G` that `back` returns).
 #[allow(clippy::type_complexity)] // the closure's type is the point of this function
 #[track_caller]
-pub fn vjp<'a, T, D, E, const N: usize>(
+pub fn vjp<'a, T, D, E, G, const N: usize>(
     pattern: &'static str,
     operands: [Input<'a, T>; N],
     forward: ForwardFn<T, D, E, N>,
-    grads: GradsFn<T, E, N>,
-) -> (Array<T, D>, impl Fn(&Array<T, D>) -> [ArrayD<T>; N] + 'a)
+    back: BackFn<T, E, G, N>,
+) -> (Array<T, D>, impl Fn(&Array<T, D>) -> G + 'a)
 where
     T: Float,
-    D: Dimension,
+    D: Dimension + 'a,
     E: Copy + 'a,
+    G: 'a,
 {
     let (value, extents) = unwrap_or_panic(forward(operands));
-    let shape = value.shape().to_vec();
+    let dim = value.raw_dim();
     let back = move |g: &Array<T, D>| {
-        unwrap_or_panic(check_gradient_shape(pattern, &shape, g.shape()));
-        std::array::from_fn(|k| unwrap_or_panic(grads(k, extents, Input::new(g), operands)))
+        // `D`'s comparison: a few integer compares for a static rank.
+        if g.raw_dim() != dim {
+            unwrap_or_panic(check_gradient_shape(pattern, dim.slice(), g.shape()));
+        }
+        unwrap_or_panic(back(extents, Input::new(g), operands))
     };
     (value, back)
 }
 
-/// Gives a gradient its operand's static dimension type.
-pub fn into_dim_of<T, D: Dimension, K>(g: ArrayD<T>, _: &Typed<'_, T, D, K>) -> Array<T, D> {
+/// Gives a gradient its operand's dimension type (from the static type of its term's rank, or from
+/// `IxDyn`); a move when the two are the same type.
+pub fn into_dim_of<T, G: Dimension, D: Dimension, K>(
+    g: Array<T, G>,
+    _: &Typed<'_, T, D, K>,
+) -> Array<T, D> {
     g.into_dimensionality::<D>()
         .expect("einsum-runtime internal error: a gradient has its operand's rank")
 }

@@ -773,12 +773,28 @@ pub fn sum_to<T: LinalgScalar, D: Dimension>(
     pattern: &'static str,
     r: ndarray::Array<T, D>,
     shape: &[usize],
-) -> Result<ArrayD<T>, EinsumError> {
-    let r = r.into_dyn();
-    if r.shape() == shape {
+) -> Result<ndarray::Array<T, D>, EinsumError> {
+    // Element by element: the rank is a constant here when `D` is static.
+    let dims = r.shape();
+    if dims.len() == shape.len() && dims.iter().zip(shape).all(|(a, b)| a == b) {
         return Ok(r);
     }
-    sum_broadcast_axes(pattern, r, shape)
+    let summed = sum_broadcast_axes(pattern, r.into_dyn(), shape)?;
+    Ok(summed
+        .into_dimensionality::<D>()
+        .expect("einsum-runtime internal error: a gradient keeps its rank"))
+}
+
+/// An operand's shape as a fixed-rank shape: the zeroed gradient of a term of `R` labels, whose
+/// operand the generated code has checked to have `R` axes.
+///
+/// # Panics
+/// If `shape` does not have `R` axes (an internal error of the generated code).
+#[inline]
+pub fn fixed_shape<const R: usize>(shape: &[usize]) -> [usize; R] {
+    shape
+        .try_into()
+        .expect("einsum-runtime internal error: an operand has its term's rank")
 }
 
 /// The part of [`sum_to`] that sums: generic only in the element type, so that it is compiled once

@@ -48,9 +48,9 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
         None => quote!(#rt::IxDyn),
     };
     let (items, forward, grads) = if plan.is_generated() {
-        emit_kernel_fns(plan, &dim)
+        emit_kernel_fns(plan, &dim, mode)
     } else {
-        emit_executor(plan)
+        emit_executor(plan, mode)
     };
     let pattern = &plan.pattern;
     let body = match mode {
@@ -89,9 +89,9 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
             );
             quote! {
                 let (#value, #back) =
-                    #rt::vjp::<_, #dim, _, #n>(#pattern, [#(#views),*], #forward, #grads);
+                    #rt::vjp::<_, #dim, _, _, #n>(#pattern, [#(#views),*], #forward, #grads);
                 (#value, move |#g: &#rt::Array<_, #dim>| {
-                    let [#(#gs),*] = #back(#g);
+                    let (#(#gs,)*) = #back(#g);
                     (#(#rt::into_dim_of(#gs, &#ops),)*)
                 })
             }
@@ -134,8 +134,11 @@ fn kernel_input(view: TokenStream, term: &TermPlan) -> kernel::Input {
     }
 }
 
-/// The generated kernels as two functions, `forward` and `grads` (see [`emit_forward`] and
-/// [`emit_grads`]), and their names.
+/// The generated kernels as functions: `forward` (see [`emit_forward`]), one gradient function per
+/// operand (see [`emit_grad`]) and, around them, what the mode's caller takes: `grads(k, ..)`, the
+/// gradient of operand `k` as an `ArrayD` (for a `Var` node, which asks only for the operands that
+/// need one), or `back(..)`, every gradient as a tuple of arrays with static dimension types (for
+/// `einsum_vjp!`'s closure). Returns the items and the names of `forward` and of that wrapper.
 ///
 /// They are functions rather than closures so that they can be kept out of line: the optimizer then
 /// works on each loop nest once, in its own function, instead of again in every caller it would be
@@ -144,16 +147,75 @@ fn kernel_input(view: TokenStream, term: &TermPlan) -> kernel::Input {
 /// their own because rustc splits a crate into codegen units by module: the kernels of different
 /// calls can then be optimized on different cores, where the calls' own module would put them all
 /// in one codegen unit.
-fn emit_kernel_fns(plan: &Plan, dim: &TokenStream) -> (TokenStream, TokenStream, TokenStream) {
+fn emit_kernel_fns(
+    plan: &Plan,
+    dim: &TokenStream,
+    mode: Mode,
+) -> (TokenStream, TokenStream, TokenStream) {
     let rt = rt();
     let n = plan.inputs.len();
     let labels = plan.labels().len();
     let module = local("kernels");
-    let (forward, grads) = (local("forward"), local("grads"));
+    let (forward, grads, back) = (local("forward"), local("grads"), local("back"));
     let views = view_locals(n);
-    let (forward_body, grads_body) = (emit_forward(plan, &views), emit_grads(plan, &views));
+    let forward_body = emit_forward(plan, &views);
     let (k, g) = (local("k"), local("g"));
-    let names = plan.labels().into_iter().map(kernel::extent);
+    let names: Vec<Ident> = plan.labels().into_iter().map(kernel::extent).collect();
+    let grad_fns: Vec<Ident> = (0..n).map(|i| local(&format!("grad{i}"))).collect();
+    let grad_items = (0..n).map(|i| {
+        let grad = plan.grad(i);
+        let body = emit_grad(plan, &grad, &views, &g);
+        let dim = dim_type(grad.target.labels.len());
+        let name = &grad_fns[i];
+        quote! {
+            fn #name<T: #rt::LinalgScalar>(
+                [#(#names),*]: [usize; #labels],
+                #g: #rt::Input<'_, T>,
+                [#(#views),*]: [#rt::Input<'_, T>; #n],
+            ) -> ::core::result::Result<#rt::Array<T, #dim>, #rt::EinsumError> {
+                #body
+            }
+        }
+    });
+    let (extents, operands) = (local("extents"), local("operands"));
+    let (wrapper, name) = if mode == Mode::Vjp {
+        let dims = plan
+            .inputs
+            .iter()
+            .map(|t| dim_type(t.labels.len()))
+            .collect::<Vec<_>>();
+        let item = quote! {
+            #[inline(never)]
+            pub(super) fn #back<T: #rt::LinalgScalar>(
+                #extents: [usize; #labels],
+                #g: #rt::Input<'_, T>,
+                #operands: [#rt::Input<'_, T>; #n],
+            ) -> ::core::result::Result<(#(#rt::Array<T, #dims>,)*), #rt::EinsumError> {
+                ::core::result::Result::Ok((#(#grad_fns(#extents, #g, #operands)?,)*))
+            }
+        };
+        (item, back)
+    } else {
+        let arms = (0..n).map(|i| {
+            let f = &grad_fns[i];
+            quote!(#i => #f(#extents, #g, #operands).map(#rt::Array::into_dyn),)
+        });
+        let item = quote! {
+            #[inline(never)]
+            pub(super) fn #grads<T: #rt::LinalgScalar>(
+                #k: usize,
+                #extents: [usize; #labels],
+                #g: #rt::Input<'_, T>,
+                #operands: [#rt::Input<'_, T>; #n],
+            ) -> ::core::result::Result<#rt::ArrayD<T>, #rt::EinsumError> {
+                match #k {
+                    #(#arms)*
+                    _ => ::core::unreachable!("einsum-runtime asked for the gradient of a missing operand"),
+                }
+            }
+        };
+        (item, grads)
+    };
     let items = quote! {
         mod #module {
         #[inline(never)]
@@ -162,18 +224,23 @@ fn emit_kernel_fns(plan: &Plan, dim: &TokenStream) -> (TokenStream, TokenStream,
         ) -> ::core::result::Result<(#rt::Array<T, #dim>, [usize; #labels]), #rt::EinsumError> {
             #forward_body
         }
-        #[inline(never)]
-        pub(super) fn #grads<T: #rt::LinalgScalar>(
-            #k: usize,
-            [#(#names),*]: [usize; #labels],
-            #g: #rt::Input<'_, T>,
-            [#(#views),*]: [#rt::Input<'_, T>; #n],
-        ) -> ::core::result::Result<#rt::ArrayD<T>, #rt::EinsumError> {
-            #grads_body
-        }
+        #(#grad_items)*
+        #wrapper
         }
     };
-    (items, quote!(#module::#forward), quote!(#module::#grads))
+    (items, quote!(#module::#forward), quote!(#module::#name))
+}
+
+/// The dimension type of a result of `rank` axes: static up to six (ndarray's `Ix0` to `Ix6`),
+/// `IxDyn` beyond, as the generated steps make their results.
+fn dim_type(rank: usize) -> TokenStream {
+    let rt = rt();
+    if rank <= 6 {
+        let ix = format_ident!("Ix{}", rank);
+        quote!(#rt::#ix)
+    } else {
+        quote!(#rt::IxDyn)
+    }
 }
 
 /// The body of `forward([v0, v1, ..]) -> Result<(Array<T, D>, [usize; L]), EinsumError>`: the
@@ -188,22 +255,6 @@ fn emit_forward(plan: &Plan, views: &[Ident]) -> TokenStream {
     quote! {
         #extents
         ::core::result::Result::Ok((#result, #bound))
-    }
-}
-
-/// The body of `grads(k, [n_i, ..], g, [v0, v1, ..]) -> Result<ArrayD<T>, EinsumError>`: operand
-/// `k`'s gradient kernel, given the extents the forward kernel bound.
-fn emit_grads(plan: &Plan, views: &[Ident]) -> TokenStream {
-    let (k, g) = (local("k"), local("g"));
-    let arms = (0..plan.inputs.len()).map(|i| {
-        let body = emit_grad(plan, &plan.grad(i), views, &g);
-        quote!(#i => #body,)
-    });
-    quote! {
-        match #k {
-            #(#arms)*
-            _ => ::core::unreachable!("einsum-runtime asked for the gradient of a missing operand"),
-        }
     }
 }
 
@@ -240,9 +291,15 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenS
     }
     let epilogue = kernel::emit_epilogue(&r, &provided, &grad.target, &own);
     let out = local("grad");
+    let rank = grad.target.labels.len();
+    let shape = if rank <= 6 {
+        quote!(#rt::fixed_shape::<#rank>(#vk.shape()))
+    } else {
+        quote!(#rt::IxDyn(#vk.shape()))
+    };
     quote!({
         let #r = #reduced;
-        let mut #out = #rt::zeros(#pattern, #rt::IxDyn(#vk.shape()))?;
+        let mut #out = #rt::zeros(#pattern, #shape)?;
         #epilogue
         ::core::result::Result::Ok(#out)
     })
@@ -250,7 +307,7 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenS
 
 /// The run-time executor's path (patterns with `...`, or many operands): the plan as constants that
 /// the executor interprets.
-fn emit_executor(plan: &Plan) -> (TokenStream, TokenStream, TokenStream) {
+fn emit_executor(plan: &Plan, mode: Mode) -> (TokenStream, TokenStream, TokenStream) {
     let rt = rt();
     let n = plan.inputs.len();
     let constant = |name: &str| Ident::new(name, proc_macro2::Span::mixed_site());
@@ -273,10 +330,21 @@ fn emit_executor(plan: &Plan) -> (TokenStream, TokenStream, TokenStream) {
         use #rt::{Generic as _, Precompiled as _};
         (&#rt::Exec::of(&#views)).run_forward(&#spec, #views)
     });
-    let backward = quote!(|#k, (), #g, #views| {
-        use #rt::{Generic as _, Precompiled as _};
-        (&#rt::Exec::of(&#views)).run_gradient(&#spec, &#grads[#k], (), #g, #views)
-    });
+    let backward = if mode == Mode::Vjp {
+        // Every operand's gradient, as the tuple `einsum_vjp!`'s closure unpacks.
+        let each = (0..n).map(|i| {
+            quote!((&#rt::Exec::of(&#views)).run_gradient(&#spec, &#grads[#i], (), #g, #views)?,)
+        });
+        quote!(|(), #g, #views| {
+            use #rt::{Generic as _, Precompiled as _};
+            ::core::result::Result::Ok((#(#each)*))
+        })
+    } else {
+        quote!(|#k, (), #g, #views| {
+            use #rt::{Generic as _, Precompiled as _};
+            (&#rt::Exec::of(&#views)).run_gradient(&#spec, &#grads[#k], (), #g, #views)
+        })
+    };
     (items, forward, backward)
 }
 

@@ -298,10 +298,13 @@ fn gemm_primitive_rejects_views_that_disagree_on_a_side() {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let (x, y) = (View::new(&a, [0, 1], [m, k]), View::new(&b, [0, 1], [k, n]));
             let mut dst = ViewMut::new(&mut out, [0, 1], [m + 2, n]);
-            let groups = Gemm {
-                a: [&[], &[0], &[1]],
-                b: [&[], &[0], &[1]],
-                out: [&[], &[0], &[1]],
+            let groups = const {
+                Gemm::new(
+                    [2, 2, 2],
+                    [&[], &[0], &[1]],
+                    [&[], &[0], &[1]],
+                    [&[], &[0], &[1]],
+                )
             };
             gemm(&mut dst, &x, &y, groups)
         }));
@@ -316,4 +319,44 @@ fn gemm_primitive_rejects_views_that_disagree_on_a_side() {
             "{m}x{k}x{n}: {text}"
         );
     }
+}
+
+/// The GEMM grouping is checked where it is made (at compile time in generated code, which makes it
+/// in a `const` block) and again against the views' ranks when it is used, so a hand call cannot
+/// hand the primitive slots its views do not have.
+#[test]
+fn gemm_grouping_is_checked_where_made_and_where_used() {
+    use einsum_runtime::__private::{gemm, Gemm, View, ViewMut};
+    let message = |r: std::thread::Result<()>| {
+        let e = r.expect_err("a bad grouping must panic");
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default()
+    };
+    // Slot 1 of `a` twice, slot 0 never.
+    let made = std::panic::catch_unwind(|| {
+        let _ = Gemm::new(
+            [2, 2, 2],
+            [&[], &[1], &[1]],
+            [&[], &[0], &[1]],
+            [&[], &[0], &[1]],
+        );
+    });
+    assert!(message(made).contains("does not partition the slots"));
+    // A valid grouping for a 3-axis `a`, used with a 2-axis view.
+    let (a, b) = (Array2::<f64>::ones((3, 4)), Array2::<f64>::ones((4, 5)));
+    let mut out = Array2::<f64>::zeros((3, 5));
+    let used = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let (x, y) = (View::new(&a, [0, 1], [3, 4]), View::new(&b, [0, 1], [4, 5]));
+        let mut dst = ViewMut::new(&mut out, [0, 1], [3, 5]);
+        let groups = Gemm::new(
+            [3, 2, 2],
+            [&[2], &[0], &[1]],
+            [&[], &[0], &[1]],
+            [&[], &[0], &[1]],
+        );
+        gemm(&mut dst, &x, &y, groups);
+    }));
+    assert!(message(used).contains("other ranks"));
 }

@@ -776,6 +776,29 @@ fn fold_slots(
     }
 }
 
+/// [`fold_slots`], with the common case inline: one slot per axis, in order, and no axis
+/// broadcast, a few compares of constants (`slots`) and of the shape against `dims`.
+#[inline(always)]
+fn fold<const R: usize, const N: usize>(
+    shape: &[usize],
+    steps: &[isize],
+    slots: &[usize; R],
+    dims: &[usize; N],
+) -> [isize; N] {
+    let mut folded = [0; N];
+    let in_order = R == N && (0..R).all(|a| slots[a] == a);
+    if in_order && shape.len() == N && steps.len() == N && (0..N).all(|a| shape[a] == dims[a]) {
+        for a in 0..N {
+            if shape[a] > 1 {
+                folded[a] = steps[a];
+            }
+        }
+        return folded;
+    }
+    fold_slots(shape, steps, slots, dims, &mut folded);
+    folded
+}
+
 /// The offset of `index` (all but `skip` checked against `dims`).
 #[inline(always)]
 #[track_caller]
@@ -843,11 +866,14 @@ fn plane_of_one_slot() -> ! {
 }
 
 /// An operand as the generated code receives it: a borrowed ndarray array of any storage and
-/// dimension type, behind one pointer, so that passing it on costs no copy of its shape (an
-/// `ArrayViewD` would build two `IxDyn`s per operand and call). Made only from an array, so its
-/// shape, strides and pointer are ndarray's.
+/// dimension type, with its shape, strides and first element read once, so that passing it on copies
+/// no shape (an `ArrayViewD` would build two `IxDyn`s per operand and call) and reading them is no
+/// call. Made only from an array, so its shape, strides and pointer are ndarray's.
 pub struct Input<'a, T> {
     array: &'a dyn Source<T>,
+    dims: &'a [usize],
+    steps: &'a [isize],
+    first: *const T,
 }
 
 impl<T> Clone for Input<'_, T> {
@@ -858,25 +884,13 @@ impl<T> Clone for Input<'_, T> {
 
 impl<T> Copy for Input<'_, T> {}
 
-/// What [`Input`] reads of an array. Private: implemented only for ndarray's `ArrayBase`, so
-/// [`View::new`] can trust it as it trusts ndarray.
+/// What [`Input`] keeps of an array, to make a view of it for the run-time executor. Private:
+/// implemented only for ndarray's `ArrayBase`.
 trait Source<T> {
-    fn dims(&self) -> &[usize];
-    fn steps(&self) -> &[isize];
-    fn first(&self) -> *const T;
     fn dyn_view(&self) -> ArrayViewD<'_, T>;
 }
 
 impl<S: Data, D: Dimension> Source<S::Elem> for ArrayBase<S, D> {
-    fn dims(&self) -> &[usize] {
-        self.shape()
-    }
-    fn steps(&self) -> &[isize] {
-        self.strides()
-    }
-    fn first(&self) -> *const S::Elem {
-        self.as_ptr()
-    }
     fn dyn_view(&self) -> ArrayViewD<'_, S::Elem> {
         self.view().into_dyn()
     }
@@ -886,13 +900,18 @@ impl<'a, T> Input<'a, T> {
     /// The array, borrowed.
     #[inline]
     pub fn new<S: Data<Elem = T>, D: Dimension>(array: &'a ArrayBase<S, D>) -> Self {
-        Input { array }
+        Input {
+            array,
+            dims: array.shape(),
+            steps: array.strides(),
+            first: array.as_ptr(),
+        }
     }
 
     /// The array's shape.
     #[inline]
     pub fn shape(&self) -> &'a [usize] {
-        self.array.dims()
+        self.dims
     }
 
     /// The array as a dynamic-rank view (for the run-time executor).
@@ -926,15 +945,14 @@ impl<'a, T, const N: usize> View<'a, T, N> {
     where
         T: 'a,
     {
-        let array = array.into().array;
-        let mut strides = [0; N];
-        fold_slots(array.dims(), array.steps(), &slots, &dims, &mut strides);
+        let array = array.into();
+        let strides = fold(array.dims, array.steps, &slots, &dims);
         // Every index tuple of the slots is an index tuple of `array` (a folded slot indexes all its
         // axes with the same in-range value, a broadcast axis is indexed with 0), and ndarray
         // guarantees that every in-range index tuple of an array addresses one of its elements
         // (`Input`s are made only from ndarray arrays).
         View {
-            ptr: array.first(),
+            ptr: array.first,
             dims,
             strides,
             life: PhantomData,
@@ -1007,8 +1025,7 @@ impl<'a, T, const N: usize> ViewMut<'a, T, N> {
         S: DataMut<Elem = T>,
         D: Dimension,
     {
-        let mut strides = [0; N];
-        fold_slots(array.shape(), array.strides(), &slots, &dims, &mut strides);
+        let strides = fold(array.shape(), array.strides(), &slots, &dims);
         // As for `View::new`; the array is borrowed mutably, so nothing else reads or writes it.
         ViewMut {
             ptr: array.as_mut_ptr(),
@@ -1342,15 +1359,57 @@ pub fn push<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>) {
 
 /// How a pairwise step's three tensors are seen as batches of matrices: for each, its slots grouped
 /// as `[batch, rows, cols]` (`a`: batch, left, summed; `b`: batch, summed, right; `out`: batch,
-/// left, right), with the labels of a group in the same order in every tensor that has it.
+/// left, right), with the labels of a group in the same order in every tensor that has it. Made by
+/// [`Gemm::new`], which checks the grouping; generated code makes it in a `const` block, so the
+/// check runs at compile time.
 #[derive(Debug, Clone, Copy)]
 pub struct Gemm<'s> {
-    /// The left operand's `[batch, left, summed]` slots.
-    pub a: [&'s [usize]; 3],
-    /// The right operand's `[batch, summed, right]` slots.
-    pub b: [&'s [usize]; 3],
-    /// The destination's `[batch, left, right]` slots.
-    pub out: [&'s [usize]; 3],
+    a: [&'s [usize]; 3],
+    b: [&'s [usize]; 3],
+    out: [&'s [usize]; 3],
+    ranks: [usize; 3],
+}
+
+impl<'s> Gemm<'s> {
+    /// The grouping of `a`'s `[batch, left, summed]` slots, `b`'s `[batch, summed, right]` and
+    /// `out`'s `[batch, left, right]`, for tensors of `ranks` (`a`, `b`, `out`) slots.
+    ///
+    /// # Panics
+    /// Unless each tensor's three groups together name each of its slots exactly once (at most 64).
+    pub const fn new(
+        ranks: [usize; 3],
+        a: [&'s [usize]; 3],
+        b: [&'s [usize]; 3],
+        out: [&'s [usize]; 3],
+    ) -> Self {
+        assert!(
+            partitions(a, ranks[0]) && partitions(b, ranks[1]) && partitions(out, ranks[2]),
+            "einsum-runtime internal error: a GEMM grouping does not partition the slots"
+        );
+        Gemm { a, b, out, ranks }
+    }
+}
+
+/// Whether `groups` name each slot below `rank` (at most 64) exactly once.
+const fn partitions(groups: [&[usize]; 3], rank: usize) -> bool {
+    if rank > 64 {
+        return false;
+    }
+    let (mut seen, mut count, mut g) = (0u64, 0, 0);
+    while g < 3 {
+        let mut i = 0;
+        while i < groups[g].len() {
+            let s = groups[g][i];
+            if s >= rank || seen & (1 << s) != 0 {
+                return false;
+            }
+            seen |= 1 << s;
+            count += 1;
+            i += 1;
+        }
+        g += 1;
+    }
+    count == rank
 }
 
 /// A typed view with its rank erased: what the GEMM route works on, so that it is compiled once per
@@ -1395,6 +1454,7 @@ fn same_type<T: 'static, U: 'static>() -> bool {
 
 /// Merges `slots` of a view into one axis, if their strides are row-major in that order (slots of
 /// extent 1 never move and are skipped).
+#[inline(always)]
 fn merge_slots(dims: &[usize], strides: &[isize], slots: &[usize]) -> Option<Merged> {
     let mut merged = Merged {
         extent: 1,
@@ -1414,7 +1474,9 @@ fn merge_slots(dims: &[usize], strides: &[isize], slots: &[usize]) -> Option<Mer
     Some(merged)
 }
 
-/// The three groups of a view, merged, when each merges with a non-negative stride.
+/// The three groups of a view, merged, when each merges with a non-negative stride. Inlined: only
+/// the GEMM route calls it, which is compiled once per element type, in this crate.
+#[inline(always)]
 fn merge_groups<P>(v: &Slots<'_, P>, groups: [&[usize]; 3]) -> Option<[Merged; 3]> {
     let merged = [
         merge_slots(v.dims, v.strides, groups[0])?,
@@ -1535,16 +1597,15 @@ const _: () = assert!(MR == 4);
 
 /// An element type of [`small_matmul`], with its register tile.
 trait Small: Copy {
-    const ZERO: Self;
-
-    /// `out[r · ors + col] = Σ_p rows[r][p · acs] · b[p · brs + col]` for `r < MR`, `col < NR`: one
+    /// `out[r · ors + col] = Σ_p rows[r][p · acs] · b[p · brs + col]` for `r < mr`, `col < NR`: one
     /// register tile, summed over the whole of `k` before it is stored. Only the first `nr` columns
-    /// of `b` are read (masked loads); the others count as zeros.
+    /// of `b` are read (masked loads); the others count as zeros, and a tile with `nr < NR` is
+    /// stored whole into a buffer of `NR` columns.
     ///
     /// # Safety
-    /// The CPU has AVX2 and FMA (see [`small_pays`]); `nr <= NR`; those offsets of `rows[r]`
-    /// (`p < k`), of `b` (`p < k`, `col < nr`) and of `out` (`col < NR`) are elements, `out`'s
-    /// writable, distinct and not overlapping the others.
+    /// The CPU has AVX2 and FMA (see [`small_pays`]); `mr <= MR`, `nr <= NR`; those offsets of
+    /// `rows[r]` (`r < MR`, `p < k`), of `b` (`p < k`, `col < nr`) and of `out` (`r < mr`,
+    /// `col < NR`) are elements, `out`'s writable, distinct and not overlapping the others.
     #[cfg(target_arch = "x86_64")]
     #[allow(clippy::too_many_arguments)] // three matrices with their strides, and the tile's width
     unsafe fn tile<const NR: usize>(
@@ -1553,19 +1614,19 @@ trait Small: Copy {
         acs: isize,
         b: *const Self,
         brs: isize,
-        nr: usize,
+        size: (usize, usize),
         out: *mut Self,
         ors: isize,
     );
 }
 
 /// `Small` for one element type: its tile of `MR` rows of two vectors (`NR = 2 · half` columns).
+/// `$lanes` is `NR` all-ones lanes then `NR` zeros: the mask of the first `nr` of `NR` columns
+/// starts at lane `NR - nr`.
 macro_rules! small_tile {
-    ($t:ty, $nr:literal, $half:literal, $int:ty, $zero:ident, $broadcast:ident, $fmadd:ident,
+    ($t:ty, $nr:literal, $half:literal, $lanes:ident, $zero:ident, $broadcast:ident, $fmadd:ident,
      $load:ident, $maskload:ident, $store:ident) => {
         impl Small for $t {
-            const ZERO: Self = 0.0;
-
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn tile<const NR: usize>(
@@ -1574,13 +1635,13 @@ macro_rules! small_tile {
                 acs: isize,
                 b: *const $t,
                 brs: isize,
-                nr: usize,
+                (mr, nr): (usize, usize),
                 out: *mut $t,
                 ors: isize,
             ) {
                 use std::arch::x86_64::*;
                 assert!(
-                    NR == $nr && nr <= NR,
+                    NR == $nr && nr <= NR && mr <= MR,
                     concat!(
                         "einsum-runtime internal error: a ",
                         stringify!($t),
@@ -1609,11 +1670,15 @@ macro_rules! small_tile {
                         step(y, p);
                     }
                 } else {
-                    let lanes: [[$int; $half]; 2] = std::array::from_fn(|h| {
-                        std::array::from_fn(|c| if h * $half + c < nr { -1 } else { 0 })
-                    });
-                    // SAFETY: each array holds one vector's lanes.
-                    let mask = lanes.map(|l| unsafe { _mm256_loadu_si256(l.as_ptr().cast()) });
+                    let start = NR - nr;
+                    // SAFETY: lanes `start .. start + NR` of the `2 · NR` in `$lanes`.
+                    let mask = unsafe {
+                        let lanes = $lanes.as_ptr().add(start);
+                        [
+                            _mm256_loadu_si256(lanes.cast()),
+                            _mm256_loadu_si256(lanes.add($half).cast()),
+                        ]
+                    };
                     for p in 0..k as isize {
                         // SAFETY: `p < k`; the masks load only the first `nr` columns, elements by
                         // this function's contract (masked-out lanes are not accessed).
@@ -1626,10 +1691,12 @@ macro_rules! small_tile {
                         };
                         step(y, p);
                     }
+                    // Masked stores are slow on AMD's cores (microcoded), so the caller gives a
+                    // buffer of `NR` columns for a tile that is not whole.
                 }
-                for (r, acc) in acc.iter().enumerate() {
-                    // SAFETY: row `r < MR` of `out`, `NR` columns: elements by this function's
-                    // contract.
+                for (r, acc) in acc.iter().enumerate().take(mr) {
+                    // SAFETY: row `r < mr` of `out`, `NR` columns: elements by this function's
+                    // contract (a buffer's, for a part tile).
                     unsafe {
                         let row = out.offset(r as isize * ors);
                         $store(row, acc[0]);
@@ -1641,11 +1708,19 @@ macro_rules! small_tile {
     };
 }
 
+/// The lanes of the masks of the `f64` tiles (see [`small_tile!`]).
+static LANES_F64: [i64; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+/// The lanes of the masks of the `f32` tiles.
+static LANES_F32: [i32; 32] = [
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0,
+];
+
 small_tile!(
     f64,
     8,
     4,
-    i64,
+    LANES_F64,
     _mm256_setzero_pd,
     _mm256_broadcast_sd,
     _mm256_fmadd_pd,
@@ -1657,7 +1732,7 @@ small_tile!(
     f32,
     16,
     8,
-    i32,
+    LANES_F32,
     _mm256_setzero_ps,
     _mm256_broadcast_ss,
     _mm256_fmadd_ps,
@@ -1670,7 +1745,7 @@ small_tile!(
 ///
 /// # Safety
 /// As for [`small_matmul`].
-#[inline]
+#[inline(always)]
 #[allow(clippy::too_many_arguments)] // three matrices, each a pointer and its groups
 unsafe fn small_typed<T: 'static>(
     dims: (usize, usize, usize),
@@ -1708,16 +1783,16 @@ unsafe fn small_typed<T: 'static>(
 }
 
 /// `c = a · b` for a small product (see [`small_pays`]), overwriting `c`: tiles of `MR × NR`
-/// elements in vector registers. A `b` whose columns are not contiguous is copied, one block of
-/// `NR` columns at a time, into a contiguous panel; the last block's missing columns are masked
-/// out, the last tile's missing rows repeat the last row, and tiles that do not fit (or a `c` whose
-/// columns are not contiguous) are written through a buffer.
+/// elements in vector registers, one block of `NR` columns at a time ([`small_block`]). A `b` whose
+/// columns are not contiguous is copied, block by block, into a contiguous panel first
+/// ([`small_packed`]).
 ///
 /// # Safety
 /// [`small_pays`] holds for the sizes and `T`, and as for [`matmul`]: every `(i, j)` below the
 /// extents addresses an element of its matrix, `c`'s elements are distinct and do not overlap `a`
 /// or `b`.
 #[cfg(target_arch = "x86_64")]
+#[inline(always)]
 unsafe fn small_matmul<T: Small, const NR: usize>(
     (m, n, k): (usize, usize, usize),
     a: *const T,
@@ -1727,72 +1802,133 @@ unsafe fn small_matmul<T: Small, const NR: usize>(
     c: *mut T,
     gc: [Merged; 3],
 ) {
-    let (ars, acs) = (ga[1].stride, ga[2].stride);
+    let a = (a, ga[1].stride, ga[2].stride);
     let (brs, bcs) = (gb[1].stride, gb[2].stride);
-    let (crs, ccs) = (gc[1].stride, gc[2].stride);
-    // The panel for a `b` whose columns are not contiguous: on the stack when it fits (the small
-    // products' gradients, `g · bᵀ`, are the common case), else on the heap.
+    let c = (c, gc[1].stride, gc[2].stride);
+    if bcs != 1 && n > 1 {
+        // SAFETY: this function's contract.
+        return unsafe { small_packed::<T, NR>((m, n, k), a, (b, brs, bcs), c) };
+    }
+    let mut j0 = 0;
+    while j0 < n {
+        let nr = NR.min(n - j0);
+        // SAFETY: columns `j0 .. j0 + nr` of `b` and `c`, below `n`: by this function's contract,
+        // elements of a `b` with contiguous columns (or a single one) and of `c`.
+        unsafe {
+            small_block::<T, NR>(
+                (m, nr, k),
+                a,
+                (b.wrapping_offset(j0 as isize * bcs), brs),
+                (c.0.wrapping_offset(j0 as isize * c.2), c.1, c.2),
+            )
+        };
+        j0 += NR;
+    }
+}
+
+/// [`small_matmul`] for a `b` whose columns are not contiguous (the gradient `g · bᵀ` brings most
+/// products here): each block of `NR` columns is copied, column by column, into a contiguous panel,
+/// on the stack when it fits, else on the heap. Out of line, so that the common case does not carry
+/// this one's setup.
+///
+/// # Safety
+/// As for [`small_matmul`] (`b` as pointer, row and column strides).
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+unsafe fn small_packed<T: Small, const NR: usize>(
+    (m, n, k): (usize, usize, usize),
+    a: (*const T, isize, isize),
+    (b, brs, bcs): (*const T, isize, isize),
+    c: (*mut T, isize, isize),
+) {
     let mut stack = [std::mem::MaybeUninit::<T>::uninit(); PANEL];
     let mut heap: Vec<T> = Vec::new();
-    let contiguous = bcs == 1 || n == 1;
-    // SAFETY (every access below): rows below `m`, columns below `n` and `p < k` wherever an element
-    // of `a`, `b` or `c` is addressed (the tiles' rows past `m` repeat row `m - 1`, their columns
-    // past `n` are zeros of the panel and are never stored), so each offset is an element's by this
-    // function's contract; the panel and the buffer are local.
     let mut j0 = 0;
     while j0 < n {
         let nr = NR.min(n - j0);
         let b = b.wrapping_offset(j0 as isize * bcs);
-        let (b, brs) = if contiguous {
-            (b, brs)
+        let panel: *mut T = if k * nr <= PANEL {
+            stack.as_mut_ptr().cast()
         } else {
-            let panel: *mut T = if k * nr <= PANEL {
-                stack.as_mut_ptr().cast()
-            } else {
-                heap.clear();
-                heap.reserve_exact(k * nr);
-                heap.as_mut_ptr()
-            };
-            // Column by column: `b`'s columns are contiguous, or at least shorter strides than its
-            // rows, in the gradient `g · bᵀ` that brings most products here.
-            for col in 0..nr {
-                for p in 0..k {
-                    // SAFETY: see above for `b`; `p · nr + col < k · nr`, within the panel's room
-                    // (`PANEL` elements on the stack, `k · nr` reserved on the heap).
+            heap.clear();
+            heap.reserve_exact(k * nr);
+            heap.as_mut_ptr()
+        };
+        // Column by column: `b`'s columns are contiguous, or at least shorter strides than its
+        // rows, in the gradient `g · bᵀ`.
+        for col in 0..nr {
+            for p in 0..k {
+                // SAFETY: `p < k` and column `j0 + col < n` of `b`: an element by this function's
+                // contract; `p · nr + col < k · nr`, within the panel's room (`PANEL` elements on
+                // the stack, `k · nr` reserved on the heap).
+                unsafe {
+                    panel
+                        .add(p * nr + col)
+                        .write(*b.offset(p as isize * brs + col as isize * bcs))
+                };
+            }
+        }
+        // SAFETY: the tiles read rows `p < k`, columns `col < nr` of the panel, the elements just
+        // written; columns `j0 .. j0 + nr` of `c` are elements by this function's contract.
+        unsafe {
+            small_block::<T, NR>(
+                (m, nr, k),
+                a,
+                (panel.cast_const(), nr as isize),
+                (c.0.wrapping_offset(j0 as isize * c.2), c.1, c.2),
+            )
+        };
+        j0 += NR;
+    }
+}
+
+/// One block of at most `NR` columns of [`small_matmul`]: `c = a · b` for `nr` columns of `b` with
+/// contiguous columns (pointer and row stride), tile by tile of `MR` rows. The last block's missing
+/// columns are masked out, the last tile's missing rows repeat the last row and are not stored, and
+/// a tile with missing columns (or a `c` whose columns are not contiguous) is written through a
+/// buffer.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `nr <= NR`; every `(i, p)` below `(m, k)` of `a`, `(p, j)` below
+/// `(k, nr)` of `b` and `(i, j)` below `(m, nr)` of `c` addresses an element, `c`'s distinct and not
+/// overlapping the others.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn small_block<T: Small, const NR: usize>(
+    (m, nr, k): (usize, usize, usize),
+    (a, ars, acs): (*const T, isize, isize),
+    (b, brs): (*const T, isize),
+    (c, crs, ccs): (*mut T, isize, isize),
+) {
+    // SAFETY (every access below): rows below `m`, columns below `nr` and `p < k` wherever an
+    // element of `a`, `b` or `c` is addressed (the tiles' rows past `m` repeat row `m - 1` and are
+    // not stored, their columns past `nr` are masked out of the loads and not copied out of the
+    // buffer), so each offset is an element's by this function's contract.
+    let mut i0 = 0;
+    while i0 < m {
+        let mr = MR.min(m - i0);
+        let row = |r: usize| a.wrapping_offset((i0 + r.min(mr - 1)) as isize * ars);
+        let rows = [row(0), row(1), row(2), row(3)];
+        let c = c.wrapping_offset(i0 as isize * crs);
+        if ccs == 1 && nr == NR {
+            // SAFETY: see above; `small_pays` checked the CPU.
+            unsafe { T::tile::<NR>(k, rows, acs, b, brs, (mr, NR), c, crs) };
+        } else {
+            let mut tile = [[std::mem::MaybeUninit::<T>::uninit(); NR]; MR];
+            let out: *mut T = tile.as_mut_ptr().cast();
+            // SAFETY: see above; the buffer holds `MR` rows of `NR`, of which the tile writes the
+            // first `mr` whole, which are the ones read below.
+            unsafe { T::tile::<NR>(k, rows, acs, b, brs, (mr, nr), out, NR as isize) };
+            for r in 0..mr {
+                for col in 0..nr {
+                    // SAFETY: see above; row `r < mr` of the buffer was written.
                     unsafe {
-                        panel
-                            .add(p * nr + col)
-                            .write(*b.offset(p as isize * brs + col as isize * bcs))
+                        *c.offset(r as isize * crs + col as isize * ccs) = *out.add(r * NR + col)
                     };
                 }
             }
-            // The tiles read rows `p < k`, columns `col < nr` of the panel: the elements just written.
-            (panel.cast_const(), nr as isize)
-        };
-        let mut i0 = 0;
-        while i0 < m {
-            let mr = MR.min(m - i0);
-            let row = |r: usize| a.wrapping_offset((i0 + r.min(mr - 1)) as isize * ars);
-            let rows = [row(0), row(1), row(2), row(3)];
-            let c = c.wrapping_offset(i0 as isize * crs + j0 as isize * ccs);
-            if mr == MR && nr == NR && ccs == 1 {
-                // SAFETY: see above; `small_pays` checked the CPU.
-                unsafe { T::tile::<NR>(k, rows, acs, b, brs, nr, c, crs) };
-            } else {
-                let mut tile = [[T::ZERO; NR]; MR];
-                let out = tile.as_mut_ptr().cast();
-                // SAFETY: see above; the buffer holds `MR` rows of `NR`.
-                unsafe { T::tile::<NR>(k, rows, acs, b, brs, nr, out, NR as isize) };
-                for (r, tile) in tile.iter().enumerate().take(mr) {
-                    for (col, &v) in tile.iter().enumerate().take(nr) {
-                        // SAFETY: see above.
-                        unsafe { *c.offset(r as isize * crs + col as isize * ccs) = v };
-                    }
-                }
-            }
-            i0 += MR;
         }
-        j0 += NR;
+        i0 += MR;
     }
 }
 
@@ -1817,6 +1953,10 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
     b: &View<'_, T, NB>,
     groups: Gemm<'_>,
 ) -> bool {
+    assert!(
+        groups.ranks == [NA, NB, NO],
+        "einsum-runtime internal error: a GEMM grouping for tensors of other ranks"
+    );
     let out = Slots {
         ptr: out.ptr,
         dims: &out.dims,
@@ -1880,20 +2020,7 @@ fn gemm_slots<T: LinalgScalar>(
     if !small && !gemm_pays::<T>(m, n, k) {
         return false;
     }
-    let covers = |n: usize, g: [&[usize]; 3]| {
-        let mut seen = 0u64;
-        g.iter().flat_map(|s| s.iter()).all(|&s| {
-            let fresh = s < n.min(64) && seen & (1 << s) == 0;
-            seen |= 1 << (s % 64);
-            fresh
-        }) && g.iter().map(|s| s.len()).sum::<usize>() == n
-    };
-    assert!(
-        covers(a.dims.len(), groups.a)
-            && covers(b.dims.len(), groups.b)
-            && covers(out.dims.len(), groups.out),
-        "einsum-runtime internal error: a GEMM grouping does not partition the slots"
-    );
+    // `Gemm::new` checked that the groups partition `ranks`, and `gemm` that those are the ranks.
     let (merged_a, merged_b) = (merge_groups(&a, groups.a), merge_groups(&b, groups.b));
     let merged_out = merge_groups(&out, groups.out).filter(|[_, r, c]| disjoint(*r, *c));
     if small {
@@ -1954,11 +2081,12 @@ fn gemm_slots<T: LinalgScalar>(
             dims: &dims,
             strides: &strides,
         };
-        let three = Gemm {
-            a: groups.a,
-            b: groups.b,
-            out: [&[0], &[1], &[2]],
-        };
+        let three = Gemm::new(
+            [groups.ranks[0], groups.ranks[1], 3],
+            groups.a,
+            groups.b,
+            [&[0], &[1], &[2]],
+        );
         gemm_slots(tv, a, b, three);
         add_packed(&out, &tmp, &groups.out.concat());
         return true;

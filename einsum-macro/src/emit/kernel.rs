@@ -348,5 +348,7 @@ fn emit_gemm(c: &Contraction, s: &Step, g: &Groups, y: &Ident) -> TokenStream {
     let b = slots(tb, [&g.batch, &g.summed, &g.right]);
     let out = slots(s.out, [&g.batch, &g.left, &g.right]);
     let (xa, xb) = (view(ta), view(tb));
-    quote!(#rt::gemm(#y, &#xa, &#xb, #rt::Gemm { a: #a, b: #b, out: #out }))
+    let ranks = [ta, tb, s.out].map(|t| c.tensors[t].len());
+    // A `const` block: `Gemm::new` checks the grouping at compile time.
+    quote!(#rt::gemm(#y, &#xa, &#xb, const { #rt::Gemm::new([#(#ranks),*], #a, #b, #out) }))
 }

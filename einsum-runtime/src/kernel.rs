@@ -777,7 +777,9 @@ fn fold_slots(
 }
 
 /// [`fold_slots`], with the common case inline: one slot per axis, in order, and no axis
-/// broadcast, a few compares of constants (`slots`) and of the shape against `dims`.
+/// broadcast, a few compares of constants (`slots`) and of the shape against `dims`. (Copied whole,
+/// the strides also move as one vector: strides stored one by one and then read as a pair stall
+/// the load that copies the view.)
 #[inline(always)]
 fn fold<const R: usize, const N: usize>(
     shape: &[usize],
@@ -785,16 +787,13 @@ fn fold<const R: usize, const N: usize>(
     slots: &[usize; R],
     dims: &[usize; N],
 ) -> [isize; N] {
-    let mut folded = [0; N];
     let in_order = R == N && (0..R).all(|a| slots[a] == a);
-    if in_order && shape.len() == N && steps.len() == N && (0..N).all(|a| shape[a] == dims[a]) {
-        for a in 0..N {
-            if shape[a] > 1 {
-                folded[a] = steps[a];
-            }
-        }
-        return folded;
+    if let (true, Ok(strides)) = (in_order && shape == dims, <[isize; N]>::try_from(steps)) {
+        // The array's own strides, copied whole (an axis of extent 1 is only ever indexed with 0,
+        // so its stride does not matter, where `fold_slots` writes 0).
+        return strides;
     }
+    let mut folded = [0; N];
     fold_slots(shape, steps, slots, dims, &mut folded);
     folded
 }

@@ -2,9 +2,10 @@
 //! (its element type, rank and kind as type parameters, checked at compile time: rank against the
 //! term, element type against operand 0), the type-level choice between an array result and a
 //! recorded `Var`, and `einsum_vjp!`'s closure. The kernels the macro writes are passed in as
-//! function pointers ([`ForwardFn`], [`GradsFn`]): `forward` maps the operands (as [`Input`]s) to the
-//! result, `grads` maps an operand index, the upstream gradient and the operands to that operand's
-//! gradient.
+//! function pointers ([`ForwardFn`], [`GradsFn`], [`BackFn`]): `forward` maps the operands (as
+//! [`Input`]s) to the result, `grads` maps an operand index, the upstream gradient and the operands to
+//! that operand's gradient (for a `Var` node), and `back` maps the upstream gradient and the operands
+//! to every operand's gradient (for `einsum_vjp!`'s closure).
 
 use std::marker::PhantomData;
 

@@ -1,7 +1,8 @@
-//! Transposes and permuting copies large enough for `einsum-runtime`'s blocked planes
-//! (`kernel::add_plane`: 128 x 128 blocks of 8 x 8 tiles, each read along the operand's contiguous
-//! side and written along the result's). Sizes on both sides of the tile and block edges, every
-//! memory layout, against the naive reference of `common::reference`.
+//! Transposes and permuting copies large enough for `einsum-runtime`'s blocked planes (128 x 128
+//! blocks of 8 x 8 tiles, each read along the operand's contiguous side and written along the
+//! result's): pure permutations write each element once (`exec::permute`), permutations that also
+//! sum a label add plane by plane into zeros (`kernel::add_plane`). Sizes on both sides of the tile
+//! and block edges, every memory layout, against the naive reference of `common::reference`.
 
 mod common;
 
@@ -19,6 +20,10 @@ fn permute3<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("abc->cab", ops[0]).into_dyn()
 }
 
+fn sum_and_transpose<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("aij->ji", ops[0]).into_dyn()
+}
+
 fn every_size<T: Elem>(seed: &str) {
     let mut rng = Rng::new(seed_of(seed));
     for m in SIDES {
@@ -28,6 +33,10 @@ fn every_size<T: Elem>(seed: &str) {
     }
     for shape in [[2, 9, 17], [3, 8, 8], [2, 130, 12]] {
         check_shapes::<T>("abc->cab", permute3, &[shape.to_vec()], &mut rng);
+        check_shapes::<T>("aij->ji", sum_and_transpose, &[shape.to_vec()], &mut rng);
+    }
+    for shape in [[2, 129, 260], [1, 260, 9]] {
+        check_shapes::<T>("aij->ji", sum_and_transpose, &[shape.to_vec()], &mut rng);
     }
 }
 

@@ -753,6 +753,32 @@ where
     kernel::row_major(ndarray::IntoDimension::into_dimension(shape), data)
 }
 
+/// The new row-major array of `x` with its slots in `order` (slot `order[j]` as axis `j`): what a
+/// generated step that only permutes its one input (a transpose, and its tiled copies in general)
+/// runs, writing each element once (see [`push_permuted`](kernel::push_permuted)) instead of adding
+/// into zeros. `TooLarge` if it cannot be allocated.
+///
+/// # Panics
+/// If `order` is not a permutation of the slots (an internal error of the generated code).
+#[inline(never)]
+pub fn permute<T: LinalgScalar, const N: usize>(
+    pattern: &'static str,
+    x: &kernel::View<'_, T, N>,
+    order: [usize; N],
+) -> Result<ndarray::Array<T, ndarray::Dim<[usize; N]>>, EinsumError>
+where
+    [usize; N]: ndarray::IntoDimension<Dim = ndarray::Dim<[usize; N]>>,
+    ndarray::Dim<[usize; N]>: Dimension,
+{
+    let dims = x.permuted_dims(order);
+    let mut data = alloc_empty(&dims, pattern)?;
+    kernel::push_permuted(&mut data, x, order);
+    Ok(kernel::row_major(
+        ndarray::IntoDimension::into_dimension(dims),
+        data,
+    ))
+}
+
 /// A writable view of `a`, a new row-major array of `shape` (from [`zeros`]), one slot per axis:
 /// the destination of a generated step's loops. Out of line (as are [`zeros`] and [`bind_fixed`]'s
 /// body): compiled once per element type and rank, not once per `einsum!` call.

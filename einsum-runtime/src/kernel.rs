@@ -961,6 +961,11 @@ impl<'a, T, const N: usize> View<'a, T, N> {
         }
     }
 
+    /// The extents of the slots `order` (slot `order[j]` as axis `j`).
+    pub(crate) fn permuted_dims(&self, order: [usize; N]) -> [usize; N] {
+        order.map(|o| self.dims[o])
+    }
+
     /// The lane along slot `axis` through `index` (whose `axis` entry is ignored).
     ///
     /// # Panics
@@ -1150,16 +1155,17 @@ pub fn add_plane<T: LinalgScalar>(out: PlaneMut<'_, T>, a: Plane<'_, T>) {
     // SAFETY: both planes come from views (their invariant: every `(p, q)` below `dims` is an
     // element), with the same sides; `out` is borrowed mutably from the destination, which no input
     // view overlaps.
-    unsafe { add_plane_blocks(out.ptr, out.strides, a.ptr, a.strides, out.dims) }
+    unsafe { plane_blocks::<T, true>(out.ptr, out.strides, a.ptr, a.strides, out.dims) }
 }
 
-/// The body of [`add_plane`], generic only in the element type.
+/// The body of [`add_plane`] (`ADD`: `out += a`) and of [`push_permuted`] (`out = a`, into memory
+/// that is not initialized yet), generic only in the element type.
 ///
 /// # Safety
-/// Every `(p, q)` below `dims` addresses an element of `out` (writable, none of `a`'s) and of `a`
-/// at `p · strides[0] + q · strides[1]`.
+/// Every `(p, q)` below `dims` addresses an element of `out` (writable, none of `a`'s, initialized
+/// if `ADD`) and of `a` at `p · strides[0] + q · strides[1]`.
 #[inline(never)]
-unsafe fn add_plane_blocks<T: LinalgScalar>(
+unsafe fn plane_blocks<T: LinalgScalar, const ADD: bool>(
     out: *mut T,
     os: [isize; 2],
     a: *const T,
@@ -1209,10 +1215,7 @@ unsafe fn add_plane_blocks<T: LinalgScalar>(
                         for (pp, row) in tile.iter().enumerate().take(pl) {
                             for (qq, &t) in row.iter().enumerate().take(ql) {
                                 // SAFETY: see above.
-                                unsafe {
-                                    let o = out.offset(at(os, pt + pp, qt + qq));
-                                    *o = *o + t;
-                                }
+                                unsafe { put::<T, ADD>(out.offset(at(os, pt + pp, qt + qq)), t) };
                             }
                         }
                     } else if os[0] == 1 && pl == PLANE_TILE {
@@ -1221,7 +1224,7 @@ unsafe fn add_plane_blocks<T: LinalgScalar>(
                             let o = unsafe { out.offset(at(os, pt, qt + qq)) };
                             for (pp, row) in tile.iter().enumerate() {
                                 // SAFETY: see above.
-                                unsafe { *o.add(pp) = *o.add(pp) + row[qq] };
+                                unsafe { put::<T, ADD>(o.add(pp), row[qq]) };
                             }
                         }
                     } else {
@@ -1229,9 +1232,8 @@ unsafe fn add_plane_blocks<T: LinalgScalar>(
                             for (pp, row) in tile.iter().enumerate().take(pl) {
                                 // SAFETY: see above.
                                 unsafe {
-                                    let o = out.offset(at(os, pt + pp, qt + qq));
-                                    *o = *o + row[qq];
-                                }
+                                    put::<T, ADD>(out.offset(at(os, pt + pp, qt + qq)), row[qq])
+                                };
                             }
                         }
                     }
@@ -1239,6 +1241,120 @@ unsafe fn add_plane_blocks<T: LinalgScalar>(
             }
         }
     }
+}
+
+/// `*o += v` if `ADD`, else `*o = v` into memory that may not be initialized.
+///
+/// # Safety
+/// `o` is valid for writes, and initialized if `ADD`.
+#[inline(always)]
+unsafe fn put<T: LinalgScalar, const ADD: bool>(o: *mut T, v: T) {
+    // SAFETY: this function's contract.
+    unsafe {
+        if ADD {
+            *o = *o + v;
+        } else {
+            o.write(v);
+        }
+    }
+}
+
+/// Appends to `out` the elements of `x` with its slots in `order` (slot `order[j]` as axis `j`),
+/// row-major: a permuting copy (a transpose) written once, walked in blocks like [`add_plane`]'s.
+/// What a generated step that only permutes its one input runs, instead of adding into zeros.
+///
+/// # Panics
+/// If `order` is not a permutation of the slots (an internal error of the generated code), or the
+/// element count overflows.
+pub(crate) fn push_permuted<T: LinalgScalar, const N: usize>(
+    out: &mut Vec<T>,
+    x: &View<'_, T, N>,
+    order: [usize; N],
+) {
+    let mut seen = [false; N];
+    for &o in &order {
+        assert!(
+            o < N && !std::mem::replace(&mut seen[o], true),
+            "einsum-runtime internal error: a permutation that is not one"
+        );
+    }
+    let dims = order.map(|o| x.dims[o]);
+    let strides = order.map(|o| x.strides[o]);
+    // SAFETY: `dims` and `strides` are the view's slots in another order, so every index tuple below
+    // `dims` addresses an element of the view (its invariant).
+    unsafe { push_strided(out, x.ptr, &dims, &strides) }
+}
+
+/// The body of [`push_permuted`], generic only in the element type.
+///
+/// # Safety
+/// Every index tuple below `dims` addresses an element at `Σ idx[s] · strides[s]` from `ptr`.
+#[inline(never)]
+unsafe fn push_strided<T: LinalgScalar>(
+    out: &mut Vec<T>,
+    ptr: *const T,
+    dims: &[usize],
+    strides: &[isize],
+) {
+    let len = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .expect("einsum-runtime internal error: a permuted copy's length overflows");
+    out.reserve_exact(len);
+    let n = dims.len();
+    if len == 0 {
+        return;
+    }
+    let base = out.as_mut_ptr().wrapping_add(out.len());
+    if n < 2 {
+        for i in 0..len {
+            let off = if n == 1 { i as isize * strides[0] } else { 0 };
+            // SAFETY: `i` is below the only extent (or 0 for no axis), so `off` is an element's by
+            // this function's contract; `base + i` is within the capacity just reserved.
+            unsafe { base.add(i).write(*ptr.offset(off)) };
+        }
+    } else {
+        let outer = &dims[..n - 2];
+        let (np, nq) = (dims[n - 2], dims[n - 1]);
+        let plane = [strides[n - 2], strides[n - 1]];
+        let mut index = vec![0usize; outer.len()];
+        let (mut off, mut written) = (0isize, 0usize);
+        loop {
+            // SAFETY: `index` is below `outer` (the odometer below), so `off` is the offset of an
+            // index tuple whose last two entries the plane walks below `(np, nq)`: elements by this
+            // function's contract. The plane's output is `np · nq` elements from `written`, within
+            // the `len` reserved, written once (the tuples are visited once, in row-major order).
+            unsafe {
+                plane_blocks::<T, false>(
+                    base.add(written),
+                    [nq as isize, 1],
+                    ptr.offset(off),
+                    plane,
+                    [np, nq],
+                )
+            };
+            written += np * nq;
+            let mut d = outer.len();
+            loop {
+                if d == 0 {
+                    debug_assert_eq!(written, len);
+                    // SAFETY: the `len` elements from the old length were all written above.
+                    unsafe { out.set_len(out.len() + len) };
+                    return;
+                }
+                d -= 1;
+                index[d] += 1;
+                off += strides[d];
+                if index[d] < outer[d] {
+                    break;
+                }
+                off -= strides[d] * outer[d] as isize;
+                index[d] = 0;
+            }
+        }
+    }
+    // SAFETY: the `len` elements from the old length were all written above.
+    unsafe { out.set_len(out.len() + len) };
 }
 
 /// `out[i] += a[i] · b[i]` for every `i` of the lanes: the innermost loop of a generated pairwise

@@ -13,8 +13,8 @@ pub use crate::entry::{
 };
 pub use crate::error::EinsumError;
 pub use crate::exec::{
-    bind_fixed as bind, buffer, executor_calls, fixed_shape, shaped, sum_to, whole, zeros, Exec,
-    Generic, Precompiled,
+    bind_fixed as bind, buffer, executor_calls, fixed_shape, permute, shaped, sum_to, whole, zeros,
+    Exec, Generic, Precompiled,
 };
 pub use crate::kernel::{
     add, add_plane, gemm, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, Plane, PlaneMut,

@@ -149,6 +149,25 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
             #rt::shaped(#dims, #data)
         }};
     }
+    // A tiled step that only permutes its one input (a transpose, or any permuting copy: no label
+    // summed, none broadcast) writes each element once, in the runtime's blocked copy, instead of
+    // adding into zeros (which reads the result as well as writing it, after zeroing it).
+    if let (Some(_), None, [t]) = (s.tile, &s.gemm, s.inputs.as_slice()) {
+        let input = &c.tensors[*t];
+        let permutes = input.len() == out_labels.len()
+            && out_labels.iter().all(|l| input.contains(l))
+            && out_labels.len() <= 6;
+        if permutes {
+            let x = view(*t);
+            let order = out_labels.iter().map(|l| {
+                input
+                    .iter()
+                    .position(|m| m == l)
+                    .expect("a permuted label is the input's")
+            });
+            return quote!(#rt::permute(#pattern, &#x, [#(#order),*])?);
+        }
+    }
     let loops = emit_loops(c, s, &dst, Write::Accumulate);
     let run = match &s.gemm {
         Some(groups) => {

@@ -26,7 +26,9 @@
 //!   result's labels outermost (in its row-major order), then the summed labels, and innermost the
 //!   label that most tensors have as their last axis. The innermost loop is one call to a lane
 //!   primitive of the runtime (a multiply-add or add over a whole lane, bounds checked once per
-//!   lane). A step that transposes runs in tiles.
+//!   lane). A step that only transposes (permutes) its operand is one call to the runtime's blocked
+//!   copy instead, which writes each element of the new result once; one that also sums runs its
+//!   two innermost loops as tiles.
 //! - With three or four operands, the best pairwise order depends on the extents, which are only
 //!   known at run time. So the macro enumerates every order (3 for three operands, 15 for four),
 //!   each with its cost as a formula in the extents, and generates those that can be the cheapest

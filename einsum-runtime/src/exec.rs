@@ -755,7 +755,7 @@ where
 
 /// The new row-major array of `x` with its slots in `order` (slot `order[j]` as axis `j`): what a
 /// generated step that only permutes its one input (a transpose, and its tiled copies in general)
-/// runs, writing each element once (see [`push_permuted`](kernel::push_permuted)) instead of adding
+/// runs, writing each element once, in the blocked walk of the transposing planes, instead of adding
 /// into zeros. `TooLarge` if it cannot be allocated.
 ///
 /// # Panics

@@ -28,7 +28,8 @@ use criterion::{
 use einsum_runtime::{einsum, einsum_vjp, Float};
 use gemm::Parallelism;
 use ndarray::{
-    s, Array, Array1, Array2, Array3, Array4, ArrayView2, ArrayViewMut2, Dimension, IntoDimension,
+    s, Array, Array1, Array2, Array3, Array4, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3,
+    Dimension, IntoDimension,
 };
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
@@ -239,7 +240,8 @@ fn pools() -> &'static Pools {
     })
 }
 
-/// The GEMM-shaped workloads, one thread (and `matmul-1024` in two).
+/// The GEMM-shaped workloads, one thread (and `matmul-1024`, `batched-64`, `attention` and
+/// `abc-bcd-64` in two).
 fn gemm_shaped<T: Elem>(c: &mut Criterion) {
     let p = pools();
     let one = &p.one;
@@ -296,62 +298,92 @@ fn gemm_shaped<T: Elem>(c: &mut Criterion) {
         g.finish();
     }
 
-    // Batched: b = i = j = k = 64.
+    // Batched (b = i = j = k = 64), attention scores (b = 4, h = 8, q = k = 128, d = 64) and
+    // abc,bcd->ad (every extent 64: a 64 x 4096 by 4096 x 64 product), on one thread and two.
     let n = 64;
-    let (x, y) = (arr::<T, _>((n, n, n), 3), arr::<T, _>((n, n, n), 4));
-    let mut g = group(c, "batched-64", dt, 1, flops(2 * 64u64.pow(4)));
-    bench(&mut g, one, "einsum", || {
-        einsum!("bij,bjk->bik", black_box(&x), black_box(&y))
-    });
-    bench(&mut g, one, "gemm by hand", || {
-        let (x, y) = (black_box(&x), black_box(&y));
-        let mut out = Array3::<T>::zeros((n, n, n));
-        for t in 0..n {
-            gemm_into(
-                out.slice_mut(s![t, .., ..]),
-                x.slice(s![t, .., ..]),
-                y.slice(s![t, .., ..]),
-                none,
-            );
-        }
-        out
-    });
-    bench(&mut g, one, "ndarray dot", || {
-        let (x, y) = (black_box(&x), black_box(&y));
-        let mut out = Array3::<T>::zeros((n, n, n));
-        for (mut o, (xb, yb)) in out.outer_iter_mut().zip(x.outer_iter().zip(y.outer_iter())) {
-            o.assign(&xb.dot(&yb));
-        }
-        out
-    });
-    bench(&mut g, one, "ndarray-einsum", || {
-        nd_einsum!("bij,bjk->bik", black_box(&x), black_box(&y))
-    });
-    g.finish();
-
-    // Attention scores: b = 4, h = 8, q = k = 128, d = 64.
+    let (bx, by) = (arr::<T, _>((n, n, n), 3), arr::<T, _>((n, n, n), 4));
     let (bb, h, q, d) = (4, 8, 128, 64);
-    let (x, y) = (arr::<T, _>((bb, h, q, d), 5), arr::<T, _>((bb, h, q, d), 6));
-    let mut g = group(
-        c,
-        "attention",
-        dt,
-        1,
-        flops(2 * (bb * h * q * q * d) as u64),
-    );
-    bench(&mut g, one, "einsum", || {
-        einsum!("bhqd,bhkd->bhqk", black_box(&x), black_box(&y))
-    });
-    bench(&mut g, one, "gemm by hand", || {
-        attention_gemm(black_box(&x), black_box(&y))
-    });
-    bench(&mut g, one, "ndarray dot", || {
-        attention_dot(black_box(&x), black_box(&y))
-    });
-    bench(&mut g, one, "ndarray-einsum", || {
-        nd_einsum!("bhqd,bhkd->bhqk", black_box(&x), black_box(&y))
-    });
-    g.finish();
+    let (ax, ay) = (arr::<T, _>((bb, h, q, d), 5), arr::<T, _>((bb, h, q, d), 6));
+    let (cx, cy) = (arr::<T, _>((n, n, n), 10), arr::<T, _>((n, n, n), 11));
+    for threads in [1, 2] {
+        let pool = if threads == 1 { &p.one } else { &p.two };
+        let par = if threads == 1 {
+            none
+        } else {
+            Parallelism::Rayon(2)
+        };
+
+        let (x, y) = (&bx, &by);
+        let mut g = group(c, "batched-64", dt, threads, flops(2 * 64u64.pow(4)));
+        bench(&mut g, pool, "einsum", || {
+            einsum!("bij,bjk->bik", black_box(x), black_box(y))
+        });
+        bench(&mut g, pool, "gemm by hand", || {
+            let (x, y) = (black_box(x), black_box(y));
+            let mut out = Array3::<T>::zeros((n, n, n));
+            batched_gemm(out.view_mut(), x.view(), y.view(), threads);
+            out
+        });
+        bench(&mut g, pool, "ndarray dot", || {
+            let (x, y) = (black_box(x), black_box(y));
+            let mut out = Array3::<T>::zeros((n, n, n));
+            for (mut o, (xb, yb)) in out.outer_iter_mut().zip(x.outer_iter().zip(y.outer_iter())) {
+                o.assign(&xb.dot(&yb));
+            }
+            out
+        });
+        bench(&mut g, pool, "ndarray-einsum", || {
+            nd_einsum!("bij,bjk->bik", black_box(x), black_box(y))
+        });
+        g.finish();
+
+        let (x, y) = (&ax, &ay);
+        let mut g = group(
+            c,
+            "attention",
+            dt,
+            threads,
+            flops(2 * (bb * h * q * q * d) as u64),
+        );
+        bench(&mut g, pool, "einsum", || {
+            einsum!("bhqd,bhkd->bhqk", black_box(x), black_box(y))
+        });
+        bench(&mut g, pool, "gemm by hand", || {
+            attention_gemm(black_box(x), black_box(y), threads)
+        });
+        bench(&mut g, pool, "ndarray dot", || {
+            attention_dot(black_box(x), black_box(y))
+        });
+        bench(&mut g, pool, "ndarray-einsum", || {
+            nd_einsum!("bhqd,bhkd->bhqk", black_box(x), black_box(y))
+        });
+        g.finish();
+
+        let (x, y) = (&cx, &cy);
+        let mut g = group(c, "abc-bcd-64", dt, threads, flops(2 * 64u64.pow(4)));
+        bench(&mut g, pool, "einsum", || {
+            einsum!("abc,bcd->ad", black_box(x), black_box(y))
+        });
+        bench(&mut g, pool, "gemm by hand", || {
+            let (x, y) = (black_box(x), black_box(y));
+            gemm2(
+                x.view().into_shape_with_order((n, n * n)).unwrap(),
+                y.view().into_shape_with_order((n * n, n)).unwrap(),
+                par,
+            )
+        });
+        bench(&mut g, pool, "ndarray dot", || {
+            let (x, y) = (black_box(x), black_box(y));
+            x.view()
+                .into_shape_with_order((n, n * n))
+                .unwrap()
+                .dot(&y.view().into_shape_with_order((n * n, n)).unwrap())
+        });
+        bench(&mut g, pool, "ndarray-einsum", || {
+            nd_einsum!("abc,bcd->ad", black_box(x), black_box(y))
+        });
+        g.finish();
+    }
 
     // Chain of three 256x256 matrices (two products).
     let n = 256;
@@ -373,33 +405,6 @@ fn gemm_shaped<T: Elem>(c: &mut Criterion) {
     });
     bench(&mut g, one, "ndarray-einsum", || {
         nd_einsum!("ij,jk,kl->il", black_box(&a), black_box(&b), black_box(&m))
-    });
-    g.finish();
-
-    // abc,bcd->ad with every extent 64: a 64 x 4096 by 4096 x 64 product.
-    let n = 64;
-    let (x, y) = (arr::<T, _>((n, n, n), 10), arr::<T, _>((n, n, n), 11));
-    let mut g = group(c, "abc-bcd-64", dt, 1, flops(2 * 64u64.pow(4)));
-    bench(&mut g, one, "einsum", || {
-        einsum!("abc,bcd->ad", black_box(&x), black_box(&y))
-    });
-    bench(&mut g, one, "gemm by hand", || {
-        let (x, y) = (black_box(&x), black_box(&y));
-        gemm2(
-            x.view().into_shape_with_order((n, n * n)).unwrap(),
-            y.view().into_shape_with_order((n * n, n)).unwrap(),
-            none,
-        )
-    });
-    bench(&mut g, one, "ndarray dot", || {
-        let (x, y) = (black_box(&x), black_box(&y));
-        x.view()
-            .into_shape_with_order((n, n * n))
-            .unwrap()
-            .dot(&y.view().into_shape_with_order((n * n, n)).unwrap())
-    });
-    bench(&mut g, one, "ndarray-einsum", || {
-        nd_einsum!("abc,bcd->ad", black_box(&x), black_box(&y))
     });
     g.finish();
 
@@ -437,21 +442,42 @@ fn gemm_shaped<T: Elem>(c: &mut Criterion) {
     g.finish();
 }
 
-/// `bhqd,bhkd->bhqk` by a `gemm` call per batch and head.
-fn attention_gemm<T: Elem>(x: &Array4<T>, y: &Array4<T>) -> Array4<T> {
-    let (b, h, q, _) = x.dim();
+/// `out[t] = x[t] · y[t]` for every matrix `t` of the batch by the `gemm` crate, one call per
+/// matrix; with two threads or more the matrices are split across the pool (as `einsum!` does for a
+/// batch this large), each call single-threaded.
+fn batched_gemm<T: Elem>(
+    mut out: ArrayViewMut3<T>,
+    x: ArrayView3<T>,
+    y: ArrayView3<T>,
+    threads: usize,
+) {
+    use rayon::prelude::*;
+    let jobs = out
+        .outer_iter_mut()
+        .zip(x.outer_iter().zip(y.outer_iter()))
+        .collect::<Vec<_>>();
+    let one = |(o, (xb, yb))| gemm_into(o, xb, yb, Parallelism::None);
+    if threads > 1 {
+        jobs.into_par_iter().for_each(one);
+    } else {
+        jobs.into_iter().for_each(one);
+    }
+}
+
+/// `bhqd,bhkd->bhqk` by a `gemm` call per batch and head, split across `threads` threads.
+fn attention_gemm<T: Elem>(x: &Array4<T>, y: &Array4<T>, threads: usize) -> Array4<T> {
+    let (b, h, q, d) = x.dim();
     let k = y.dim().2;
     let mut out = Array4::<T>::zeros((b, h, q, k));
-    for i in 0..b {
-        for j in 0..h {
-            gemm_into(
-                out.slice_mut(s![i, j, .., ..]),
-                x.slice(s![i, j, .., ..]),
-                y.slice(s![i, j, .., ..]).t(),
-                Parallelism::None,
-            );
-        }
-    }
+    batched_gemm(
+        out.view_mut().into_shape_with_order((b * h, q, k)).unwrap(),
+        x.view().into_shape_with_order((b * h, q, d)).unwrap(),
+        y.view()
+            .into_shape_with_order((b * h, k, d))
+            .unwrap()
+            .permuted_axes([0, 2, 1]),
+        threads,
+    );
     out
 }
 
@@ -548,7 +574,7 @@ fn vjp<T: Elem>(c: &mut Criterion) {
                 gemm_into(gy.slice_mut(s![i, j, .., ..]), gh.t(), xh, none);
             }
         }
-        (attention_gemm(x, y), gx, gy)
+        (attention_gemm(x, y, 1), gx, gy)
     });
     bench(&mut g, one, "ndarray dot", || {
         let (x, y, gz) = (black_box(&x), black_box(&y), black_box(&gz));

@@ -290,14 +290,12 @@ fn an_extent_mismatch_panics_at_the_callers_line() {
 /// it panics before reading anything, on the small-product route and on the `gemm` crate's.
 #[test]
 fn gemm_primitive_rejects_views_that_disagree_on_a_side() {
-    use einsum_runtime::__private::{gemm, Gemm, View, ViewMut};
+    use einsum_runtime::__private::{gemm, Gemm, View};
     for (m, k, n) in [(3, 4, 5), (40, 40, 40)] {
         let a = Array2::<f64>::ones((m, k));
         let b = Array2::<f64>::ones((k, n));
-        let mut out = Array2::<f64>::zeros((m + 2, n));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let (x, y) = (View::new(&a, [0, 1], [m, k]), View::new(&b, [0, 1], [k, n]));
-            let mut dst = ViewMut::new(&mut out, [0, 1], [m + 2, n]);
             let groups = const {
                 Gemm::new(
                     [2, 2, 2],
@@ -306,7 +304,7 @@ fn gemm_primitive_rejects_views_that_disagree_on_a_side() {
                     [&[], &[0], &[1]],
                 )
             };
-            gemm(&mut dst, &x, &y, groups)
+            gemm("ij,jk->ik", [m + 2, n], [m + 2, n], &x, &y, groups).map(|r| r.is_some())
         }));
         let message = result.expect_err("disagreeing sides must panic");
         let text = message
@@ -326,7 +324,7 @@ fn gemm_primitive_rejects_views_that_disagree_on_a_side() {
 /// hand the primitive slots its views do not have.
 #[test]
 fn gemm_grouping_is_checked_where_made_and_where_used() {
-    use einsum_runtime::__private::{gemm, Gemm, View, ViewMut};
+    use einsum_runtime::__private::{gemm, Gemm, View};
     let message = |r: std::thread::Result<()>| {
         let e = r.expect_err("a bad grouping must panic");
         e.downcast_ref::<String>()
@@ -346,17 +344,72 @@ fn gemm_grouping_is_checked_where_made_and_where_used() {
     assert!(message(made).contains("does not partition the slots"));
     // A valid grouping for a 3-axis `a`, used with a 2-axis view.
     let (a, b) = (Array2::<f64>::ones((3, 4)), Array2::<f64>::ones((4, 5)));
-    let mut out = Array2::<f64>::zeros((3, 5));
     let used = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let (x, y) = (View::new(&a, [0, 1], [3, 4]), View::new(&b, [0, 1], [4, 5]));
-        let mut dst = ViewMut::new(&mut out, [0, 1], [3, 5]);
         let groups = Gemm::new(
             [3, 2, 2],
             [&[2], &[0], &[1]],
             [&[], &[0], &[1]],
             [&[], &[0], &[1]],
         );
-        gemm(&mut dst, &x, &y, groups);
+        drop(gemm("ij,jk->ik", [3, 5], [3, 5], &x, &y, groups));
     }));
     assert!(message(used).contains("other ranks"));
+}
+
+/// The GEMM route writes its new result without zeroing it first, so it must write every element.
+/// Before each call the allocator is handed back a buffer of NaNs of the result's size (the next
+/// allocation of that size reuses it), so an element left unwritten would show as NaN: the results
+/// must still equal the reference loops', on the small-product kernel and on the `gemm` crate, for
+/// results whose groups merge into matrices and ones that do not.
+#[test]
+fn gemm_route_writes_every_element_of_its_result() {
+    use common::reference::{reference, views};
+    use ndarray::{Array3, Ix2, Ix3};
+    let dirty = |len: usize| drop(std::hint::black_box(vec![f64::NAN; len]));
+    // Multiples of 1/8: every product and sum below is exact, so the results compare with `==`.
+    let seeded = |shape: &[usize], seed: usize| {
+        ArrayD::from_shape_fn(IxDyn(shape), |i| {
+            let flat = ndarray::Dimension::slice(&i)
+                .iter()
+                .fold(seed, |n, &x| n * 31 + x);
+            (flat % 17) as f64 / 8.0 - 1.0
+        })
+    };
+    for (m, k, n) in [(3, 4, 5), (7, 9, 13), (40, 40, 40), (64, 8, 96)] {
+        let (a, b) = (seeded(&[m, k], 1), seeded(&[k, n], 2));
+        let (a2, b2) = (
+            a.clone().into_dimensionality::<Ix2>().unwrap(),
+            b.clone().into_dimensionality::<Ix2>().unwrap(),
+        );
+        for pattern in ["ij,jk->ik", "ij,jk->ki"] {
+            dirty(m * n);
+            let got = match pattern {
+                "ij,jk->ik" => einsum!("ij,jk->ik", &a2, &b2).into_dyn(),
+                _ => einsum!("ij,jk->ki", &a2, &b2).into_dyn(),
+            };
+            let want = reference(pattern, &views(&[a.clone(), b.clone()]));
+            assert_eq!(got, want, "{pattern} with {m}x{k} times {k}x{n}");
+        }
+        // A batch whose result puts the batch between the rows and the columns, and a result whose
+        // columns (`k`, `l`) come in the other order than `b`'s: their groups do not merge into
+        // separate matrices, or not at all (the product then goes through a packed buffer).
+        let (x, y) = (seeded(&[2, m, k], 3), seeded(&[2, k, n], 4));
+        let (x3, y3): (Array3<f64>, Array3<f64>) = (
+            x.clone().into_dimensionality::<Ix3>().unwrap(),
+            y.clone().into_dimensionality::<Ix3>().unwrap(),
+        );
+        dirty(2 * m * n);
+        let got = einsum!("bij,bjk->ibk", &x3, &y3).into_dyn();
+        let want = reference("bij,bjk->ibk", &views(&[x, y.clone()]));
+        assert_eq!(got, want, "bij,bjk->ibk with {m}x{k} times {k}x{n}");
+        let y3 = y3
+            .permuted_axes([1, 0, 2])
+            .as_standard_layout()
+            .into_owned();
+        dirty(2 * m * n);
+        let got = einsum!("ij,jkl->ilk", &a2, &y3).into_dyn();
+        let want = reference("ij,jkl->ilk", &views(&[a.clone(), y3.into_dyn()]));
+        assert_eq!(got, want, "ij,jkl->ilk with {m}x{k} times {k}x2x{n}");
+    }
 }

@@ -21,7 +21,14 @@ use std::fmt;
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EinsumError {
+pub struct EinsumError(Box<Failure>);
+
+/// What an [`EinsumError`] holds, behind one pointer: every fallible step of the generated code
+/// returns a `Result<_, EinsumError>`, and a pointer-sized error keeps those results small (a
+/// `Result<(), EinsumError>` fits in a register), where the unboxed 100-odd bytes were copied
+/// through the stack on every call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
     pattern: String,
     kind: ErrorKind,
 }
@@ -115,10 +122,10 @@ pub enum ErrorKind {
 
 impl EinsumError {
     pub(crate) fn new(pattern: &str, kind: ErrorKind) -> Self {
-        EinsumError {
+        EinsumError(Box::new(Failure {
             pattern: pattern.to_owned(),
             kind,
-        }
+        }))
     }
 
     /// What went wrong.
@@ -131,7 +138,7 @@ impl EinsumError {
     /// assert!(matches!(err.kind(), ErrorKind::ExtentMismatch { .. }));
     /// ```
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The pattern of the failing einsum.
@@ -144,14 +151,14 @@ impl EinsumError {
     /// assert_eq!(err.pattern(), "i,i->");
     /// ```
     pub fn pattern(&self) -> &str {
-        &self.pattern
+        &self.0.pattern
     }
 }
 
 impl fmt::Display for EinsumError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "einsum \"{}\": ", self.pattern)?;
-        match &self.kind {
+        write!(f, "einsum \"{}\": ", self.0.pattern)?;
+        match &self.0.kind {
             ErrorKind::ExtentMismatch {
                 label,
                 first,

@@ -177,7 +177,7 @@ fn checked_len<T>(dims: &[usize], pattern: &str) -> Result<usize, EinsumError> {
         .filter(|&n| {
             n.checked_mul(std::mem::size_of::<T>())
                 .is_some_and(|b| b <= isize::MAX as usize)
-                && kernel::nonzero_len_fits(dims)
+                && kernel::nonzero_len_fits_given(dims, n)
         })
         .ok_or_else(|| too_large(dims, pattern))
 }
@@ -455,6 +455,10 @@ fn row_major_strides(shape: &[usize]) -> Vec<isize> {
 /// `axes[k][a]` (an index into `names`), and `terms[k]` is that operand's term as written. Checks
 /// ranks, then extents in operand and axis order (an extent of 1 broadcasts), with the same errors as
 /// the executor.
+///
+/// The check that passes is inlined: `axes` is a constant of the generated code, so it unrolls into
+/// a few comparisons per axis. Only a failing call reaches the out-of-line check, which runs it
+/// again, in order, to describe the first disagreement.
 #[inline]
 pub fn bind_fixed<const L: usize>(
     pattern: &'static str,
@@ -464,13 +468,33 @@ pub fn bind_fixed<const L: usize>(
     shapes: &[&[usize]],
 ) -> Result<[usize; L], EinsumError> {
     let mut extents = [1; L];
+    let mut agree = axes.len() == shapes.len();
+    for (axes, shape) in axes.iter().zip(shapes) {
+        agree &= axes.len() == shape.len();
+    }
+    if agree {
+        for (axes, shape) in axes.iter().zip(shapes) {
+            for (&label, &extent) in axes.iter().zip(shape.iter()) {
+                let bound = &mut extents[label];
+                agree &= extent == 1 || *bound == 1 || *bound == extent;
+                if extent != 1 {
+                    *bound = extent;
+                }
+            }
+        }
+    }
+    if agree {
+        return Ok(extents);
+    }
+    let mut extents = [1; L];
     bind_extents(pattern, &names, terms, axes, shapes, &mut extents)?;
     Ok(extents)
 }
 
-/// The body of [`bind_fixed`], on slices: compiled once, here, rather than once per label count in
-/// every crate that calls `einsum!`. `extents` comes in as ones (a label bound only to axes of extent
-/// 1, or to none, has extent 1).
+/// The checks of [`bind_fixed`] that describe a failure, on slices: compiled once, here, rather than
+/// once per label count in every crate that calls `einsum!`. `extents` comes in as ones (a label
+/// bound only to axes of extent 1, or to none, has extent 1).
+#[cold]
 #[inline(never)]
 fn bind_extents(
     pattern: &'static str,
@@ -751,6 +775,38 @@ where
     ndarray::Dim<[usize; R]>: Dimension,
 {
     kernel::row_major(ndarray::IntoDimension::into_dimension(shape), data)
+}
+
+/// The new row-major array of a GEMM-shaped step (`shape`, with extents `dims`): `a · b` with the
+/// static `groups` of the generated code, written once by the runtime's GEMM route, without zeroing
+/// it first. `None` when the route does not take the step (too small for a GEMM to pay, or an element
+/// type other than `f32` and `f64`): the generated loops then run into zeros. `TooLarge` if it cannot
+/// be allocated.
+///
+/// # Panics
+/// If `groups` does not fit the views' ranks, or the views and `dims` disagree on a side of the
+/// product (internal errors of the generated code).
+#[inline]
+pub fn gemm<
+    T: LinalgScalar,
+    Sh: ndarray::IntoDimension,
+    const NO: usize,
+    const NA: usize,
+    const NB: usize,
+>(
+    pattern: &'static str,
+    shape: Sh,
+    dims: [usize; NO],
+    a: &kernel::View<'_, T, NA>,
+    b: &kernel::View<'_, T, NB>,
+    groups: kernel::Gemm<'_>,
+) -> Result<Option<ndarray::Array<T, Sh::Dim>>, EinsumError> {
+    if !kernel::gemm_takes::<T>() {
+        return Ok(None);
+    }
+    let mut buf = alloc_empty::<T>(&dims, pattern)?;
+    Ok(kernel::gemm(&mut buf, dims, a, b, groups)
+        .then(|| kernel::row_major(shape.into_dimension(), buf)))
 }
 
 /// The new row-major array of `x` with its slots in `order` (slot `order[j]` as axis `j`): what a

@@ -1533,9 +1533,9 @@ const fn partitions(groups: [&[usize]; 3], rank: usize) -> bool {
 /// element type in this crate (see [`gemm`]) instead of once per rank combination in every crate that
 /// calls `einsum!`.
 ///
-/// Invariant (from the [`View`] or [`ViewMut`] it was taken from): every index tuple below `dims`
-/// addresses, at `Σ idx[s] · strides[s]` from `ptr`, an element that stays borrowed (mutably, for a
-/// `*mut` pointer) while this lives.
+/// Invariant (from the [`View`] it was taken from, or the buffer [`gemm`] writes): every index tuple
+/// below `dims` addresses, at `Σ idx[s] · strides[s]` from `ptr`, an element that stays borrowed
+/// (mutably, for a `*mut` pointer, whose elements may not be initialized yet) while this lives.
 #[derive(Clone, Copy)]
 struct Slots<'v, P> {
     ptr: P,
@@ -2049,23 +2049,32 @@ unsafe fn small_block<T: Small, const NR: usize>(
     }
 }
 
-/// `out = a · b` into a zeroed `out` (every caller allocates it just before; see `matmul` for why
-/// the product overwrites instead of adding) as a batch of matrix products with the static grouping
-/// `groups` (every slot of each tensor in exactly one of its groups), if the element type is `f32` or
-/// `f64`; returns whether it ran (when not, the caller runs its loops). Small products whose groups
-/// all merge (up to 32³ multiply-adds per matrix, on x86-64 with AVX2 and FMA) run in this crate's
-/// register-tiled kernel, larger ones in the `gemm` crate. Operands whose groups merge are read in
-/// place (transposed or sliced matrices included), others are packed once. The destination is
-/// written in place when its groups merge into matrices without aliased elements, else through a
-/// packed product. Products too small for either, or small ones whose groups do not merge, take the
-/// loops.
+/// `a · b` as a batch of matrix products with the static grouping `groups` (every slot of each
+/// tensor in exactly one of its groups), written into `buf` as the row-major array of extents
+/// `dims` (the result's slots), if the element type is `f32` or `f64` and the product is one this
+/// route takes; returns whether it ran. When it ran, `buf` holds every element of the result; when
+/// not, `buf` is untouched and the caller runs its loops into zeros.
+///
+/// The result is written once, never read: `buf` comes in empty, with room for the result, so
+/// nothing is zeroed first (see `matmul` for why the products overwrite rather than add). Small
+/// products whose groups all merge (up to 32³ multiply-adds per matrix, on x86-64 with AVX2 and
+/// FMA) run in this crate's register-tiled kernel, larger ones in the `gemm` crate. Operands whose
+/// groups merge are read in place (transposed or sliced matrices included), others are packed
+/// once. The result is written in place when its groups merge into matrices, else through a packed
+/// product. Products too small for either, or small ones whose groups do not merge, take the loops.
 ///
 /// Only this shim is generic: the work is done by `gemm_f32` or `gemm_f64`, compiled once in
 /// this crate. Other element types take the loops: a GEMM route for them would have to be generic,
 /// and so compiled again by every crate that calls `einsum!` (for `f64` too, as dead code).
+///
+/// # Panics
+/// If `groups` is not a grouping for tensors of these ranks, if `buf` is not empty with room for
+/// `dims`' elements, or if the views and `dims` disagree on a side of the product (internal errors
+/// of the generated code).
 #[inline]
 pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
-    out: &mut ViewMut<'_, T, NO>,
+    buf: &mut Vec<T>,
+    dims: [usize; NO],
     a: &View<'_, T, NA>,
     b: &View<'_, T, NB>,
     groups: Gemm<'_>,
@@ -2074,10 +2083,16 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
         groups.ranks == [NA, NB, NO],
         "einsum-runtime internal error: a GEMM grouping for tensors of other ranks"
     );
+    let len = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    assert!(
+        buf.is_empty() && len.is_some_and(|len| len <= buf.capacity()),
+        "einsum-runtime internal error: a GEMM result without room for its extents"
+    );
+    let strides = row_major_strides(dims);
     let out = Slots {
-        ptr: out.ptr,
-        dims: &out.dims,
-        strides: &out.strides,
+        ptr: buf.as_mut_ptr(),
+        dims: &dims,
+        strides: &strides,
     };
     let a = Slots {
         ptr: a.ptr,
@@ -2089,13 +2104,37 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
         dims: &b.dims,
         strides: &b.strides,
     };
-    if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
-        return gemm_f64(out, a, b, groups);
+    let ran = if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
+        gemm_f64(out, a, b, groups)
+    } else if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
+        gemm_f32(out, a, b, groups)
+    } else {
+        false
+    };
+    if ran {
+        // SAFETY: the route ran, so it wrote every element of the row-major result of `dims`
+        // (`gemm_slots`' contract), which are the first `len` elements of the buffer's room.
+        unsafe { buf.set_len(len.unwrap_or(0)) };
     }
-    if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
-        return gemm_f32(out, a, b, groups);
+    ran
+}
+
+/// Whether [`gemm`] can take products of `T`: `f32` and `f64`, the types of the `gemm` crate and of
+/// the small-product kernel.
+pub(crate) fn gemm_takes<T: 'static>() -> bool {
+    same_type::<T, f64>() || same_type::<T, f32>()
+}
+
+/// The row-major strides of `dims`.
+#[inline(always)]
+fn row_major_strides<const R: usize>(dims: [usize; R]) -> [isize; R] {
+    let mut strides = [0isize; R];
+    let mut step = 1isize;
+    for s in (0..R).rev() {
+        strides[s] = step;
+        step = step.wrapping_mul(dims[s] as isize);
     }
-    false
+    strides
 }
 
 /// [`gemm`] for `f64`.
@@ -2120,26 +2159,33 @@ fn gemm_f32(
     gemm_slots(out, a, b, groups)
 }
 
-/// The body of [`gemm`], for `f32` and `f64`.
+/// The body of [`gemm`], for `f32` and `f64`. `out` is a row-major buffer of its `dims`, which may
+/// not be initialized: when this returns true it has written each of its elements (once, or zeroed
+/// them and added once), when false none.
 fn gemm_slots<T: LinalgScalar>(
     out: Slots<'_, *mut T>,
     a: Slots<'_, *const T>,
     b: Slots<'_, *const T>,
     groups: Gemm<'_>,
 ) -> bool {
+    // `Gemm::new` checked that the groups partition `ranks`, and `gemm` that those are the ranks.
+    let (merged_a, merged_b) = (merge_groups(&a, groups.a), merge_groups(&b, groups.b));
+    let merged_out = merge_groups(&out, groups.out).filter(|[_, r, c]| disjoint(*r, *c));
+    // The sides from the merged groups when they merge (a merged group's extent is the product of
+    // its slots' extents), else from the slots.
     let side = |dims: &[usize], group: &[usize]| group.iter().map(|&s| dims[s]).product::<usize>();
-    let (m, n, k) = (
-        side(a.dims, groups.a[1]),
-        side(b.dims, groups.b[2]),
-        side(a.dims, groups.a[2]),
-    );
+    let (m, n, k) = match (merged_a, merged_b) {
+        (Some(ga), Some(gb)) => (ga[1].extent, gb[2].extent, ga[2].extent),
+        _ => (
+            side(a.dims, groups.a[1]),
+            side(b.dims, groups.b[2]),
+            side(a.dims, groups.a[2]),
+        ),
+    };
     let small = small_pays::<T>(m, n, k);
     if !small && !gemm_pays::<T>(m, n, k) {
         return false;
     }
-    // `Gemm::new` checked that the groups partition `ranks`, and `gemm` that those are the ranks.
-    let (merged_a, merged_b) = (merge_groups(&a, groups.a), merge_groups(&b, groups.b));
-    let merged_out = merge_groups(&out, groups.out).filter(|[_, r, c]| disjoint(*r, *c));
     if small {
         if let (Some(ga), Some(gb), Some(go)) = (merged_a, merged_b, merged_out) {
             same_sides(ga, gb, go);
@@ -2205,7 +2251,7 @@ fn gemm_slots<T: LinalgScalar>(
             [&[0], &[1], &[2]],
         );
         gemm_slots(tv, a, b, three);
-        add_packed(&out, &tmp, &groups.out.concat());
+        write_packed(&out, &tmp, &groups.out.concat());
         return true;
     };
     same_sides(ga, gb, go);
@@ -2445,8 +2491,9 @@ pub(crate) fn matmul_dense<T: LinalgScalar>(
     }
 }
 
-/// `out[idx] += data[k]` where `k` runs row-major over `out`'s slots in `order` (all of them).
-fn add_packed<T: LinalgScalar>(out: &Slots<'_, *mut T>, data: &[T], order: &[usize]) {
+/// `out[idx] = data[k]`, into elements that may not be initialized, where `k` runs row-major over
+/// `out`'s slots in `order` (all of them): each element of `out` once.
+fn write_packed<T: LinalgScalar>(out: &Slots<'_, *mut T>, data: &[T], order: &[usize]) {
     let len: usize = order.iter().map(|&s| out.dims[s]).product();
     assert!(
         len == data.len(),
@@ -2458,10 +2505,7 @@ fn add_packed<T: LinalgScalar>(out: &Slots<'_, *mut T>, data: &[T], order: &[usi
     for &x in data {
         // SAFETY: `index` stays below `dims` in every slot (the odometer below), so `off` is the offset
         // of an index tuple of the view: an element by the invariant of `Slots`, borrowed mutably.
-        unsafe {
-            let p = out.ptr.offset(off);
-            *p = *p + x;
-        }
+        unsafe { out.ptr.offset(off).write(x) };
         for &s in order.iter().rev() {
             index[s] += 1;
             off += out.strides[s];
@@ -2487,7 +2531,7 @@ pub(crate) fn row_major<T, D: Dimension>(dim: D, data: Vec<T>) -> ndarray::Array
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d));
     assert!(
-        len == Some(data.len()) && nonzero_len_fits(dim.slice()),
+        len == Some(data.len()) && nonzero_len_fits_given(dim.slice(), data.len()),
         "einsum-runtime internal error: {} elements for the shape {:?}",
         data.len(),
         dim.slice()
@@ -2507,12 +2551,23 @@ pub(crate) fn nonzero_len_fits(dims: &[usize]) -> bool {
         .is_some_and(|n| n <= isize::MAX as usize)
 }
 
-/// A vector of `len` zeros, or `None` if it cannot be allocated. For the primitive numeric types
-/// (whose zero is all-zero bytes) the memory comes zeroed from the allocator, which for large
-/// results maps fresh zero pages instead of writing them; other element types are filled.
+/// [`nonzero_len_fits`] for `dims` whose product is `len`: without a zero axis, the product of the
+/// nonzero lengths is `len` itself, so only an empty shape needs the product of the others.
+#[inline]
+pub(crate) fn nonzero_len_fits_given(dims: &[usize], len: usize) -> bool {
+    if len == 0 {
+        nonzero_len_fits(dims)
+    } else {
+        len <= isize::MAX as usize
+    }
+}
+
 /// Bytes up to which [`try_zeroed`] zeroes a fresh allocation instead of asking for zeroed memory.
 const SMALL_ALLOC: usize = 1024;
 
+/// A vector of `len` zeros, or `None` if it cannot be allocated. For the primitive numeric types
+/// (whose zero is all-zero bytes) the memory comes zeroed from the allocator, which for large
+/// results maps fresh zero pages instead of writing them; other element types are filled.
 pub(crate) fn try_zeroed<T: LinalgScalar>(len: usize) -> Option<Vec<T>> {
     use std::any::TypeId;
     let id = TypeId::of::<T>();

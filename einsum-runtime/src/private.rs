@@ -13,12 +13,12 @@ pub use crate::entry::{
 };
 pub use crate::error::EinsumError;
 pub use crate::exec::{
-    bind_fixed as bind, buffer, executor_calls, fixed_shape, permute, shaped, sum_to, whole, zeros,
-    Exec, Generic, Precompiled,
+    bind_fixed as bind, buffer, executor_calls, fixed_shape, gemm, permute, shaped, sum_to, whole,
+    zeros, Exec, Generic, Precompiled,
 };
 pub use crate::kernel::{
-    add, add_plane, gemm, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, Plane, PlaneMut,
-    View, ViewMut,
+    add, add_plane, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, Plane, PlaneMut, View,
+    ViewMut,
 };
 
 /// The index of the smallest cost (the first on a tie): which of the pairwise orders the macro wrote

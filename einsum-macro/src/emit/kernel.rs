@@ -169,17 +169,6 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
         }
     }
     let loops = emit_loops(c, s, &dst, Write::Accumulate);
-    let run = match &s.gemm {
-        Some(groups) => {
-            let gemm = emit_gemm(c, s, groups, &dst);
-            quote! {
-                if !#gemm {
-                    #loops
-                }
-            }
-        }
-        None => loops,
-    };
     // Up to six axes, the result has a static dimension type; beyond, a dynamic one.
     let shape = if out_labels.len() <= 6 {
         dims.clone()
@@ -187,14 +176,28 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
         quote!(&#dims[..])
     };
     let out = local("out");
-    quote! {{
+    let into_zeros = quote! {{
         let mut #out = #rt::zeros(#pattern, #shape)?;
         {
             let #dst = &mut #rt::whole(&mut #out, #dims);
-            #run
+            #loops
         }
         #out
-    }}
+    }};
+    // A GEMM-shaped step: the runtime's GEMM writes the new array once when the step is large enough
+    // (and of a type its kernels take), else the loops run into zeros.
+    match &s.gemm {
+        Some(groups) => {
+            let gemm = emit_gemm(pattern, c, s, groups, &shape, &dims);
+            quote! {
+                match #gemm? {
+                    ::core::option::Option::Some(#out) => #out,
+                    ::core::option::Option::None => #into_zeros,
+                }
+            }
+        }
+        None => into_zeros,
+    }
 }
 
 /// A gradient's epilogue: `grad` (a zeroed array shaped like the operand, in scope) += `r` (labels
@@ -345,9 +348,16 @@ fn emit_loops(c: &Contraction, s: &Step, y: &Ident, write: Write) -> TokenStream
     body
 }
 
-/// The GEMM call of a pairwise step, with its static grouping: a `bool` expression, false (and
-/// nothing done) when the step is too small for a GEMM to pay.
-fn emit_gemm(c: &Contraction, s: &Step, g: &Groups, y: &Ident) -> TokenStream {
+/// The GEMM call of a pairwise step, with its static grouping: a `Result<Option<Array>>`
+/// expression, `None` (and nothing done) when the step is too small for a GEMM to pay.
+fn emit_gemm(
+    pattern: &str,
+    c: &Contraction,
+    s: &Step,
+    g: &Groups,
+    shape: &TokenStream,
+    dims: &TokenStream,
+) -> TokenStream {
     let rt = rt();
     let slots = |t: TensorId, groups: [&[char]; 3]| {
         let labels = &c.tensors[t];
@@ -369,5 +379,14 @@ fn emit_gemm(c: &Contraction, s: &Step, g: &Groups, y: &Ident) -> TokenStream {
     let (xa, xb) = (view(ta), view(tb));
     let ranks = [ta, tb, s.out].map(|t| c.tensors[t].len());
     // A `const` block: `Gemm::new` checks the grouping at compile time.
-    quote!(#rt::gemm(#y, &#xa, &#xb, const { #rt::Gemm::new([#(#ranks),*], #a, #b, #out) }))
+    quote! {
+        #rt::gemm(
+            #pattern,
+            #shape,
+            #dims,
+            &#xa,
+            &#xb,
+            const { #rt::Gemm::new([#(#ranks),*], #a, #b, #out) },
+        )
+    }
 }

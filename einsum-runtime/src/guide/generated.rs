@@ -21,7 +21,8 @@
 //!   operands and the result), *left* and *right* (one operand and the result) and *summed* (both
 //!   operands, not the result). When the left, right and summed groups are all non-empty, the step
 //!   has a call to a batched matrix product (GEMM) with this grouping, which the run time takes when
-//!   the product is large enough (see [performance](super::performance)).
+//!   the product is large enough (see [performance](super::performance)); it writes the new result
+//!   once, without zeroing it first.
 //! - Otherwise, and for small products, the step runs a loop nest written out as `for` loops: the
 //!   result's labels outermost (in its row-major order), then the summed labels, and innermost the
 //!   label that most tensors have as their last axis. The innermost loop is one call to a lane

@@ -786,7 +786,7 @@ where
 /// # Panics
 /// If `groups` does not fit the views' ranks, or the views and `dims` disagree on a side of the
 /// product (internal errors of the generated code).
-#[inline]
+#[inline(always)]
 pub fn gemm<
     T: LinalgScalar,
     Sh: ndarray::IntoDimension,

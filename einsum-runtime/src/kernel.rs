@@ -787,19 +787,24 @@ fn fold<const R: usize, const N: usize>(
     steps: &[isize],
     slots: &[usize; R],
     dims: &[usize; N],
-) -> [isize; N] {
+) -> ([isize; N], [usize; N]) {
     let in_order = R == N && (0..R).all(|a| slots[a] == a);
     // Axis by axis, with a branch each: `dims` was just stored one extent at a time, and a
     // vectorized compare (what `shape == dims` becomes) would load it whole and stall.
     let same = shape.len() == N && (0..N).all(|a| shape[a] == dims[a]);
-    if let (true, Ok(strides)) = (in_order && same, <[isize; N]>::try_from(steps)) {
+    if let (true, Ok(strides), Ok(shape)) = (
+        in_order && same,
+        <[isize; N]>::try_from(steps),
+        <[usize; N]>::try_from(shape),
+    ) {
         // The array's own strides, copied whole (an axis of extent 1 is only ever indexed with 0,
-        // so its stride does not matter, where `fold_slots` writes 0).
-        return strides;
+        // so its stride does not matter, where `fold_slots` writes 0), and its own shape, equal to
+        // `dims` (just compared) but stored whole, long ago: the same stall again, avoided.
+        return (strides, shape);
     }
     let mut folded = [0; N];
     fold_slots(shape, steps, slots, dims, &mut folded);
-    folded
+    (folded, *dims)
 }
 
 /// The offset of `index` (all but `skip` checked against `dims`).
@@ -949,7 +954,7 @@ impl<'a, T, const N: usize> View<'a, T, N> {
         T: 'a,
     {
         let array = array.into();
-        let strides = fold(array.dims, array.steps, &slots, &dims);
+        let (strides, dims) = fold(array.dims, array.steps, &slots, &dims);
         // Every index tuple of the slots is an index tuple of `array` (a folded slot indexes all its
         // axes with the same in-range value, a broadcast axis is indexed with 0), and ndarray
         // guarantees that every in-range index tuple of an array addresses one of its elements
@@ -1033,7 +1038,7 @@ impl<'a, T, const N: usize> ViewMut<'a, T, N> {
         S: DataMut<Elem = T>,
         D: Dimension,
     {
-        let strides = fold(array.shape(), array.strides(), &slots, &dims);
+        let (strides, dims) = fold(array.shape(), array.strides(), &slots, &dims);
         // As for `View::new`; the array is borrowed mutably, so nothing else reads or writes it.
         ViewMut {
             ptr: array.as_mut_ptr(),
@@ -1603,6 +1608,26 @@ fn merge_groups<P>(v: &Slots<'_, P>, groups: [&[usize]; 3]) -> Option<[Merged; 3
     merged.iter().all(|m| m.stride >= 0).then_some(merged)
 }
 
+/// The groups of `a`, `b` and `out` merged (see [`merge_groups`]), the destination's only when its
+/// rows and columns address distinct elements.
+type Merges = [Option<[Merged; 3]>; 3];
+
+/// [`Merges`] of a product's three tensors. `Gemm::new` checked that the groups partition the
+/// ranks, and `gemm` that those are the views' ranks.
+#[inline(always)]
+fn merges<T>(
+    out: &Slots<'_, *mut T>,
+    a: &Slots<'_, *const T>,
+    b: &Slots<'_, *const T>,
+    groups: Gemm<'_>,
+) -> Merges {
+    [
+        merge_groups(a, groups.a),
+        merge_groups(b, groups.b),
+        merge_groups(out, groups.out).filter(|[_, r, c]| disjoint(*r, *c)),
+    ]
+}
+
 /// Copies a view into a fresh row-major buffer whose axes are `order` (all of the view's slots).
 fn pack<T: Copy>(v: &Slots<'_, *const T>, order: &[usize]) -> Vec<T> {
     let len: usize = order.iter().map(|&s| v.dims[s]).product();
@@ -2071,7 +2096,7 @@ unsafe fn small_block<T: Small, const NR: usize>(
 /// If `groups` is not a grouping for tensors of these ranks, if `buf` is not empty with room for
 /// `dims`' elements, or if the views and `dims` disagree on a side of the product (internal errors
 /// of the generated code).
-#[inline]
+#[inline(always)]
 pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
     buf: &mut Vec<T>,
     dims: [usize; NO],
@@ -2104,10 +2129,13 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
         dims: &b.dims,
         strides: &b.strides,
     };
+    // Merged here, where the ranks and the grouping are constants of the generated code, so that
+    // the merges unroll into a few comparisons of the views' own strides.
+    let merged = merges(&out, &a, &b, groups);
     let ran = if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
-        gemm_f64(out, a, b, groups)
+        gemm_f64(out, a, b, groups, &merged)
     } else if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
-        gemm_f32(out, a, b, groups)
+        gemm_f32(out, a, b, groups, &merged)
     } else {
         false
     };
@@ -2144,8 +2172,9 @@ fn gemm_f64(
     a: Slots<'_, *const f64>,
     b: Slots<'_, *const f64>,
     groups: Gemm<'_>,
+    merged: &Merges,
 ) -> bool {
-    gemm_slots(out, a, b, groups)
+    gemm_slots(out, a, b, groups, merged)
 }
 
 /// [`gemm`] for `f32`.
@@ -2155,8 +2184,9 @@ fn gemm_f32(
     a: Slots<'_, *const f32>,
     b: Slots<'_, *const f32>,
     groups: Gemm<'_>,
+    merged: &Merges,
 ) -> bool {
-    gemm_slots(out, a, b, groups)
+    gemm_slots(out, a, b, groups, merged)
 }
 
 /// The body of [`gemm`], for `f32` and `f64`. `out` is a row-major buffer of its `dims`, which may
@@ -2167,10 +2197,8 @@ fn gemm_slots<T: LinalgScalar>(
     a: Slots<'_, *const T>,
     b: Slots<'_, *const T>,
     groups: Gemm<'_>,
+    &[merged_a, merged_b, merged_out]: &Merges,
 ) -> bool {
-    // `Gemm::new` checked that the groups partition `ranks`, and `gemm` that those are the ranks.
-    let (merged_a, merged_b) = (merge_groups(&a, groups.a), merge_groups(&b, groups.b));
-    let merged_out = merge_groups(&out, groups.out).filter(|[_, r, c]| disjoint(*r, *c));
     // The sides from the merged groups when they merge (a merged group's extent is the product of
     // its slots' extents), else from the slots.
     let side = |dims: &[usize], group: &[usize]| group.iter().map(|&s| dims[s]).product::<usize>();
@@ -2250,7 +2278,7 @@ fn gemm_slots<T: LinalgScalar>(
             groups.b,
             [&[0], &[1], &[2]],
         );
-        gemm_slots(tv, a, b, three);
+        gemm_slots(tv, a, b, three, &merges(&tv, &a, &b, three));
         write_packed(&out, &tmp, &groups.out.concat());
         return true;
     };
@@ -2518,13 +2546,15 @@ fn write_packed<T: LinalgScalar>(out: &Slots<'_, *mut T>, data: &[T], order: &[u
     }
 }
 
-/// `data` as a row-major array of `dim`, without ndarray's general shape checks (compiled once per
-/// dimension type in every crate that calls `einsum!`): one length check suffices for a row-major
-/// layout.
+/// `data` as a row-major array of `dim`, without ndarray's general shape checks: one length check
+/// suffices for a row-major layout. Inlined: returned from a call, the array is written field by
+/// field and then copied in pairs of fields, and each pair's load waits for its two stores (a
+/// store-forwarding stall, the hottest instruction of a tiny product's generated function under
+/// `perf annotate`).
 ///
 /// # Panics
 /// If `data` does not hold exactly `dim`'s element count (an internal error).
-#[inline(never)]
+#[inline]
 pub(crate) fn row_major<T, D: Dimension>(dim: D, data: Vec<T>) -> ndarray::Array<T, D> {
     let len = dim
         .slice()

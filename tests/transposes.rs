@@ -54,3 +54,28 @@ fn transposes_f64() {
 fn transposes_i64() {
     every_size::<i64>("transposes i64");
 }
+
+/// Results of 4 MiB and more are allocated with the advice to back them with huge pages
+/// (`kernel::advise_huge_pages`): advice only, so they hold the same values as small ones. A
+/// 32 MiB transpose and outer product (the sizes glibc always maps fresh), and a summed
+/// transpose, against ndarray.
+#[test]
+fn results_large_enough_for_huge_pages() {
+    use ndarray::{Array1, Array2};
+    let a = Array2::from_shape_fn((2048, 2048), |(i, j)| (i * 3 + j * 7) as f64);
+    assert_eq!(einsum!("ij->ji", &a), a.t().as_standard_layout());
+    let (x, y) = (
+        Array1::from_shape_fn(2048, |i| i as f64),
+        Array1::from_shape_fn(2048, |j| (j % 5) as f64),
+    );
+    let outer = Array2::from_shape_fn((2048, 2048), |(i, j)| x[i] * y[j]);
+    assert_eq!(einsum!("i,j->ij", &x, &y), outer);
+    // A result that the loops accumulate into zeros (8 MiB): the zeroed allocation gets the advice.
+    let b = ndarray::Array3::from_shape_fn((2, 1024, 1024), |(k, i, j)| (k + i * 5 + j) as f64);
+    let want = b
+        .sum_axis(ndarray::Axis(0))
+        .t()
+        .as_standard_layout()
+        .into_owned();
+    assert_eq!(einsum!("aij->ji", &b), want);
+}

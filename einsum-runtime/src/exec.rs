@@ -166,6 +166,7 @@ fn alloc_empty<T>(dims: &[usize], pattern: &str) -> Result<Vec<T>, EinsumError> 
     let mut v = Vec::new();
     v.try_reserve_exact(len)
         .map_err(|_| too_large(dims, pattern))?;
+    kernel::advise_huge_pages(&mut v);
     Ok(v)
 }
 

@@ -991,6 +991,28 @@ impl<'a, T, const N: usize> View<'a, T, N> {
         }
     }
 
+    /// All of the view as one lane of stride 1, when its slots are contiguous in row-major order
+    /// (an array in standard layout, seen through its own axes): a step that visits the view's
+    /// elements in that order runs one lane instead of a loop of them. `None` for any other layout.
+    #[inline]
+    pub fn flat(&self) -> Option<Lane<'a, T>> {
+        let mut len = 1usize;
+        for s in (0..N).rev() {
+            if self.dims[s] != 1 && self.strides[s] != len as isize {
+                return None;
+            }
+            len = len.checked_mul(self.dims[s])?;
+        }
+        Some(Lane {
+            // SAFETY: row-major contiguous, the view's index tuples are exactly the offsets
+            // `0 .. len` (all of them elements by the type's invariant), each once.
+            ptr: self.ptr,
+            len,
+            stride: 1,
+            life: PhantomData,
+        })
+    }
+
     /// The element at `index`, repeated `len` times (a lane of stride 0): how a tensor that lacks the
     /// innermost loop's label takes part in it.
     #[inline(always)]
@@ -1095,8 +1117,8 @@ impl<'a, T, const N: usize> ViewMut<'a, T, N> {
     }
 }
 
-/// `len` elements `ptr[i · stride]`, read-only. Made only by [`View::lane`] and [`View::splat`], so
-/// every `i < len` addresses an element borrowed for `'a`.
+/// `len` elements `ptr[i · stride]`, read-only. Made only by [`View::lane`], [`View::splat`] and
+/// [`View::flat`], so every `i < len` addresses an element borrowed for `'a`.
 #[derive(Debug, Clone, Copy)]
 pub struct Lane<'a, T> {
     ptr: *const T,

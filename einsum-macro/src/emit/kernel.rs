@@ -138,7 +138,30 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
     // the new row-major array once, in memory order: it appends them instead of accumulating into
     // zeros.
     if s.gemm.is_none() && s.tile.is_none() && s.loops == *out_labels && out_labels.len() <= 6 {
-        let loops = emit_loops(c, s, &dst, Write::Append);
+        let mut loops = emit_loops(c, s, &dst, Write::Append);
+        // When every input has the output's labels in its order (an elementwise product, a copy),
+        // contiguous row-major inputs are one lane each: the whole step is one runtime call.
+        let same = s.inputs.iter().all(|&t| c.tensors[t] == *out_labels);
+        if same && out_labels.len() >= 2 {
+            let (xs, lanes): (Vec<_>, Vec<_>) = s
+                .inputs
+                .iter()
+                .enumerate()
+                .map(|(k, &t)| (view(t), local(&format!("flat{k}"))))
+                .unzip();
+            let push = match lanes.as_slice() {
+                [a] => quote!(#rt::push(#dst, #a)),
+                [a, b] => quote!(#rt::push_mul(#dst, #a, #b)),
+                _ => unreachable!("an appending step has one or two inputs"),
+            };
+            loops = quote! {
+                if let (#(::core::option::Option::Some(#lanes),)*) = (#(#xs.flat(),)*) {
+                    #push;
+                } else {
+                    #loops
+                }
+            };
+        }
         let data = local("data");
         return quote! {{
             let mut #data = #rt::buffer(#pattern, #dims)?;

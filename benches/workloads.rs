@@ -268,7 +268,7 @@ fn gemm_shaped<T: Elem>(c: &mut Criterion) {
     });
     g.finish();
 
-    for (n, threads) in [(512usize, 1usize), (1024, 1), (1024, 2)] {
+    for (n, threads) in [(128usize, 1usize), (512, 1), (1024, 1), (1024, 2)] {
         let (a, b) = (arr::<T, _>((n, n), 1), arr::<T, _>((n, n), 2));
         let pool = if threads == 1 { &p.one } else { &p.two };
         let par = if threads == 1 {

@@ -44,6 +44,7 @@ def _gemm(*dims: int) -> int:
 N = 2048
 WORKLOADS = [
     Workload("tiny-3x4x5", "tiny matmul 3x4 · 4x5", "ij,jk->ik", dict(i=3, j=4, k=5), (1,), "flops", _gemm(3, 4, 5)),
+    Workload("matmul-128", "matmul 128", "ij,jk->ik", dict(i=128, j=128, k=128), (1,), "flops", _gemm(128, 128, 128)),
     Workload("matmul-512", "matmul 512", "ij,jk->ik", dict(i=512, j=512, k=512), (1,), "flops", _gemm(512, 512, 512)),
     Workload("matmul-1024", "matmul 1024", "ij,jk->ik", dict(i=1024, j=1024, k=1024), (1, 2), "flops",
              _gemm(1024, 1024, 1024)),

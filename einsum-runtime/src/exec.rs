@@ -858,7 +858,11 @@ pub fn whole<T, D: Dimension, const R: usize>(
 /// The epilogue of a gradient whose einsum already has its operand's labels, in order: `r` itself
 /// when the operand has its shape, else `r` summed over the operand's axes of extent 1 that were
 /// broadcast against a longer extent.
-#[inline]
+///
+/// Always inlined: `r` was built an instant before, field by field, and handing it through a
+/// call copied it in pairs of fields whose loads waited on those stores (store-forwarding stalls,
+/// the hottest instructions of a tiny backward pass under `perf annotate`).
+#[inline(always)]
 pub fn sum_to<T: LinalgScalar, D: Dimension>(
     pattern: &'static str,
     r: ndarray::Array<T, D>,

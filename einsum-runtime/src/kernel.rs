@@ -1808,6 +1808,15 @@ trait Small: Copy {
         out: *mut Self,
         ors: isize,
     );
+
+    /// `dst[q][c] = src[c][q]` for `c, q < 4`: a 4 × 4 block transposed, from four rows of four
+    /// contiguous elements into four rows of four contiguous elements, in vector registers.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 (see [`small_pays`]); `src[c].add(q)` are elements and `dst[q].add(c)`
+    /// writable elements (`c, q < 4`), the destination's distinct and not overlapping the source.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn transpose4(src: [*const Self; 4], dst: [*mut Self; 4]);
 }
 
 /// `Small` for one element type: its tile of `MR` rows of two vectors (`NR = 2 · half` columns).
@@ -1815,8 +1824,15 @@ trait Small: Copy {
 /// starts at lane `NR - nr`.
 macro_rules! small_tile {
     ($t:ty, $nr:literal, $half:literal, $lanes:ident, $zero:ident, $broadcast:ident, $fmadd:ident,
-     $load:ident, $maskload:ident, $store:ident) => {
+     $load:ident, $maskload:ident, $store:ident, $transpose4:ident) => {
         impl Small for $t {
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn transpose4(src: [*const $t; 4], dst: [*mut $t; 4]) {
+                // SAFETY: this function's contract.
+                unsafe { $transpose4(src, dst) }
+            }
+
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn tile<const NR: usize>(
@@ -1916,7 +1932,8 @@ small_tile!(
     _mm256_fmadd_pd,
     _mm256_loadu_pd,
     _mm256_maskload_pd,
-    _mm256_storeu_pd
+    _mm256_storeu_pd,
+    transpose4_f64
 );
 small_tile!(
     f32,
@@ -1928,8 +1945,54 @@ small_tile!(
     _mm256_fmadd_ps,
     _mm256_loadu_ps,
     _mm256_maskload_ps,
-    _mm256_storeu_ps
+    _mm256_storeu_ps,
+    transpose4_f32
 );
+
+/// [`Small::transpose4`] for `f64`: four 256-bit rows, pairs interleaved within 128-bit halves, then
+/// the halves exchanged.
+///
+/// # Safety
+/// As for [`Small::transpose4`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn transpose4_f64(src: [*const f64; 4], dst: [*mut f64; 4]) {
+    use std::arch::x86_64::*;
+    // SAFETY: four elements from each `src[c]` and to each `dst[q]`, by this function's contract.
+    unsafe {
+        let (r0, r1) = (_mm256_loadu_pd(src[0]), _mm256_loadu_pd(src[1]));
+        let (r2, r3) = (_mm256_loadu_pd(src[2]), _mm256_loadu_pd(src[3]));
+        let (t0, t1) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+        let (t2, t3) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+        _mm256_storeu_pd(dst[0], _mm256_permute2f128_pd::<0x20>(t0, t2));
+        _mm256_storeu_pd(dst[1], _mm256_permute2f128_pd::<0x20>(t1, t3));
+        _mm256_storeu_pd(dst[2], _mm256_permute2f128_pd::<0x31>(t0, t2));
+        _mm256_storeu_pd(dst[3], _mm256_permute2f128_pd::<0x31>(t1, t3));
+    }
+}
+
+/// [`Small::transpose4`] for `f32`: four 128-bit rows, interleaved, then their halves paired.
+///
+/// # Safety
+/// As for [`Small::transpose4`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn transpose4_f32(src: [*const f32; 4], dst: [*mut f32; 4]) {
+    use std::arch::x86_64::*;
+    // SAFETY: four elements from each `src[c]` and to each `dst[q]`, by this function's contract.
+    unsafe {
+        let (r0, r1) = (_mm_loadu_ps(src[0]), _mm_loadu_ps(src[1]));
+        let (r2, r3) = (_mm_loadu_ps(src[2]), _mm_loadu_ps(src[3]));
+        let (t0, t1) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
+        let (t2, t3) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
+        _mm_storeu_ps(dst[0], _mm_movelh_ps(t0, t1));
+        _mm_storeu_ps(dst[1], _mm_movehl_ps(t1, t0));
+        _mm_storeu_ps(dst[2], _mm_movelh_ps(t2, t3));
+        _mm_storeu_ps(dst[3], _mm_movehl_ps(t3, t2));
+    }
+}
 
 /// [`small_matmul`] for `T`, which is `f32` or `f64`.
 ///
@@ -2025,6 +2088,7 @@ unsafe fn small_matmul<T: Small, const NR: usize>(
 /// As for [`small_matmul`] (`b` as pointer, row and column strides).
 #[cfg(target_arch = "x86_64")]
 #[inline(never)]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn small_packed<T: Small, const NR: usize>(
     (m, n, k): (usize, usize, usize),
     a: (*const T, isize, isize),
@@ -2044,10 +2108,35 @@ unsafe fn small_packed<T: Small, const NR: usize>(
             heap.reserve_exact(k * nr);
             heap.as_mut_ptr()
         };
-        // Column by column: `b`'s columns are contiguous, or at least shorter strides than its
-        // rows, in the gradient `g · bᵀ`.
+        // When `b`'s columns are contiguous (the gradient `g · bᵀ` of a row-major `b`), blocks of
+        // 4 columns × 4 rows are transposed in registers; the rest, column by column.
+        let (cols4, rows4) = if brs == 1 {
+            (nr / 4 * 4, k / 4 * 4)
+        } else {
+            (0, 0)
+        };
+        let mut col = 0;
+        while col < cols4 {
+            let mut p = 0;
+            while p < rows4 {
+                let at = |c: usize| b.wrapping_offset((col + c) as isize * bcs + p as isize);
+                let to = |q: usize| panel.wrapping_add((p + q) * nr + col);
+                // SAFETY: rows `p + q < k` and columns `j0 + col + c < n` of `b` (`c, q < 4`), a
+                // column's rows contiguous (`brs == 1`): elements by this function's contract; the
+                // panel's `(p + q) · nr + col + c < k · nr`, within its room (`PANEL` elements on
+                // the stack, `k · nr` reserved on the heap); `small_pays` checked the CPU.
+                unsafe {
+                    T::transpose4([at(0), at(1), at(2), at(3)], [to(0), to(1), to(2), to(3)])
+                };
+                p += 4;
+            }
+            col += 4;
+        }
+        // Column by column, what the blocks left: `b`'s columns are contiguous, or at least shorter
+        // strides than its rows, in the gradient `g · bᵀ`.
         for col in 0..nr {
-            for p in 0..k {
+            let done = if col < cols4 { rows4 } else { 0 };
+            for p in done..k {
                 // SAFETY: `p < k` and column `j0 + col < n` of `b`: an element by this function's
                 // contract; `p · nr + col < k · nr`, within the panel's room (`PANEL` elements on
                 // the stack, `k · nr` reserved on the heap).

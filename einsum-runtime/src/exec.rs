@@ -440,11 +440,7 @@ pub(crate) fn gradient<T: LinalgScalar>(
 
 fn row_major_strides(shape: &[usize]) -> Vec<isize> {
     let mut strides = vec![0isize; shape.len()];
-    let mut stride = 1isize;
-    for (s, &d) in strides.iter_mut().zip(shape).rev() {
-        *s = stride;
-        stride = stride.wrapping_mul(d as isize);
-    }
+    kernel::fill_row_major_strides(shape, &mut strides);
     strides
 }
 

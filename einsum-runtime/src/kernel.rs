@@ -2290,16 +2290,23 @@ pub(crate) fn gemm_takes<T: 'static>() -> bool {
     same_type::<T, f64>() || same_type::<T, f32>()
 }
 
-/// The row-major strides of `dims`.
+/// The row-major strides of `dims`, as an array.
 #[inline(always)]
 fn row_major_strides<const R: usize>(dims: [usize; R]) -> [isize; R] {
     let mut strides = [0isize; R];
-    let mut step = 1isize;
-    for s in (0..R).rev() {
-        strides[s] = step;
-        step = step.wrapping_mul(dims[s] as isize);
-    }
+    fill_row_major_strides(&dims, &mut strides);
     strides
+}
+
+/// Writes the row-major strides of `dims` into `strides` (of the same length): the one definition
+/// behind the executor's dense tensors and the GEMM route's fresh results.
+#[inline(always)]
+pub(crate) fn fill_row_major_strides(dims: &[usize], strides: &mut [isize]) {
+    let mut step = 1isize;
+    for (s, &d) in strides.iter_mut().zip(dims).rev() {
+        *s = step;
+        step = step.wrapping_mul(d as isize);
+    }
 }
 
 /// [`gemm`] for `f64`.

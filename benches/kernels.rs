@@ -25,20 +25,10 @@ fn matrix(rows: usize, cols: usize, seed: usize) -> Array2<f64> {
     })
 }
 
-/// `ij,jk->ik` as one would write it by hand: i-k-j loops over indexed elements, result allocated.
-fn hand_matmul(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
-    let ((n, m), p) = (a.dim(), b.ncols());
-    let mut c = Array2::zeros((n, p));
-    for i in 0..n {
-        for k in 0..m {
-            let aik = a[[i, k]];
-            for j in 0..p {
-                c[[i, j]] += aik * b[[k, j]];
-            }
-        }
-    }
-    c
-}
+/// `ij,jk->ik` as one would write it by hand (the same loops as `examples/tiny_loop.rs`).
+#[path = "../examples/common/hand_matmul.rs"]
+mod hand;
+use hand::hand_matmul;
 
 /// `ij,ij->ij` by hand.
 fn hand_hadamard(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {

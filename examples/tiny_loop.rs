@@ -13,21 +13,10 @@ use std::time::Instant;
 use einsum_runtime::{einsum, einsum_vjp};
 use ndarray::Array2;
 
-/// `ij,jk->ik` by hand, as in `benches/kernels.rs`.
-#[inline(never)]
-fn hand(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
-    let ((n, m), p) = (a.dim(), b.ncols());
-    let mut c = Array2::zeros((n, p));
-    for i in 0..n {
-        for k in 0..m {
-            let aik = a[[i, k]];
-            for j in 0..p {
-                c[[i, j]] += aik * b[[k, j]];
-            }
-        }
-    }
-    c
-}
+/// `ij,jk->ik` by hand, the loops `benches/kernels.rs` times.
+#[path = "common/hand_matmul.rs"]
+mod common_hand;
+use common_hand::hand_matmul as hand;
 
 #[inline(never)]
 fn with_einsum(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {

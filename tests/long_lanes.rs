@@ -1,6 +1,6 @@
-//! Sums and dot products over long lanes: `f32`/`f64` lanes of at least 64 contiguous elements run
-//! in `einsum-runtime`'s 256-bit reductions (four vector accumulators, then the tail) when the CPU
-//! has AVX2 and FMA. Lengths on both sides of the threshold and of every accumulator boundary, in
+//! Sums, dot products and elementwise products over long lanes: `f32`/`f64` lanes of at least 64
+//! contiguous elements run in `einsum-runtime`'s 256-bit loops (for reductions, four vector
+//! accumulators, then the tail) when the CPU has AVX2 and FMA. Lengths on both sides of the threshold and of every accumulator boundary, in
 //! every memory layout, against the naive reference of `common::reference`.
 
 mod common;
@@ -28,6 +28,14 @@ fn row_dots<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("ij,ij->i", ops[0], ops[1]).into_dyn()
 }
 
+fn products<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("i,i->i", ops[0], ops[1]).into_dyn()
+}
+
+fn row_products<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("ij,ij->ij", ops[0], ops[1]).into_dyn()
+}
+
 fn every_length<T: Elem>(seed: &str) {
     let mut rng = Rng::new(seed_of(seed));
     for n in LENGTHS {
@@ -35,6 +43,13 @@ fn every_length<T: Elem>(seed: &str) {
         check_shapes::<T>("i,i->", dot, &[vec![n], vec![n]], &mut rng);
         check_shapes::<T>("ij->i", row_sums, &[vec![3, n]], &mut rng);
         check_shapes::<T>("ij,ij->i", row_dots, &[vec![3, n], vec![3, n]], &mut rng);
+        check_shapes::<T>("i,i->i", products, &[vec![n], vec![n]], &mut rng);
+        check_shapes::<T>(
+            "ij,ij->ij",
+            row_products,
+            &[vec![3, n], vec![3, n]],
+            &mut rng,
+        );
     }
 }
 

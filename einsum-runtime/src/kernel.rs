@@ -497,17 +497,30 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
     }
 }
 
+/// Steps (of four vectors) that [`wide_sum`] and [`wide_dot`] accumulate in one block before
+/// they sum longer lanes pairwise: 2048 `f32`s or 1024 `f64`s.
+const BLOCK_STEPS: usize = 64;
+
 /// Lanes at least this long reduce in [`wide_sum`] / [`wide_dot`] (when the element type is `f32` or
 /// `f64` and the CPU has AVX2 and FMA): below it the dispatch costs more than it saves.
 const WIDE_LANE: usize = 64;
 
+/// Lanes longer than this are summed in halves (pairwise) by [`slice_sum`] and [`slice_dot`] when
+/// the 256-bit loops do not take them.
+const PAIRWISE: usize = 2048;
+
 /// Eight independent accumulators, so that the reduction pipelines (and vectorizes for integers);
-/// long `f32`/`f64` lanes go to [`wide_dot`].
+/// long `f32`/`f64` lanes go to [`wide_dot`], other lanes longer than [`PAIRWISE`] are split in
+/// halves.
 fn slice_dot<T: LinalgScalar>(a: &[T], b: &[T]) -> T {
     if a.len() >= WIDE_LANE {
         if let Some(s) = wide_dot(a, b) {
             return s;
         }
+    }
+    if a.len() > PAIRWISE {
+        let h = a.len() / 2;
+        return slice_dot(&a[..h], &b[..h]) + slice_dot(&a[h..], &b[h..]);
     }
     let mut acc = [T::zero(); 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -530,6 +543,10 @@ fn slice_sum<T: LinalgScalar>(a: &[T]) -> T {
         if let Some(s) = wide_sum(a) {
             return s;
         }
+    }
+    if a.len() > PAIRWISE {
+        let h = a.len() / 2;
+        return slice_sum(&a[..h]) + slice_sum(&a[h..]);
     }
     let mut acc = [T::zero(); 8];
     let chunks = a.chunks_exact(8);
@@ -585,8 +602,9 @@ fn wide_dot<T: 'static>(a: &[T], b: &[T]) -> Option<T> {
 }
 
 macro_rules! wide_reductions {
-    ($t:ty, $sum:ident, $dot:ident, $sum_avx:ident, $dot_avx:ident, $lanes:literal,
-     $zero:ident, $load:ident, $add:ident, $fmadd:ident, $store:ident) => {
+    ($t:ty, $sum:ident, $dot:ident, $sum_avx:ident, $dot_avx:ident, $sum_vec:ident,
+     $dot_vec:ident, $vec:ty, $lanes:literal, $zero:ident, $load:ident, $add:ident,
+     $fmadd:ident, $store:ident) => {
         /// The sum of `a` (see [`wide_sum`]).
         #[inline(never)]
         fn $sum(a: &[$t]) -> $t {
@@ -601,53 +619,57 @@ macro_rules! wide_reductions {
             unsafe { $dot_avx(a, b) }
         }
 
-        /// Four vector accumulators (so that four additions are in flight), then the tail.
+        /// The vector sum of `a`, whose length is a multiple of four vectors: four vector
+        /// accumulators (so that four additions are in flight) over a block of at most
+        /// [`BLOCK_STEPS`] steps, and longer lanes split in halves, each summed so, and added
+        /// (pairwise summation: an element meets partial sums of at most a block, then
+        /// `log2(len / block)` additions, instead of a running sum a quarter vector of the lane
+        /// long).
         ///
         /// # Safety
         /// The CPU has AVX2 and FMA.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn $sum_avx(a: &[$t]) -> $t {
+        unsafe fn $sum_vec(a: &[$t]) -> $vec {
             use std::arch::x86_64::*;
             const STEP: usize = 4 * $lanes;
+            if a.len() > BLOCK_STEPS * STEP {
+                let half = a.len() / STEP / 2 * STEP;
+                // SAFETY: the same CPU features; both halves are multiples of `STEP` long.
+                return unsafe { $add($sum_vec(&a[..half]), $sum_vec(&a[half..])) };
+            }
             let mut acc = [$zero(); 4];
-            let chunks = a.chunks_exact(STEP);
-            let tail: $t = chunks.remainder().iter().sum();
-            for c in chunks {
+            for c in a.chunks_exact(STEP) {
                 for (k, acc) in acc.iter_mut().enumerate() {
                     // SAFETY: `c` holds `STEP` elements, so `k · lanes .. (k + 1) · lanes` are in it.
                     *acc = $add(*acc, unsafe { $load(c.as_ptr().add(k * $lanes)) });
                 }
             }
-            let mut lanes = [0.0; $lanes];
-            // SAFETY: `lanes` holds one vector's elements.
-            unsafe {
-                $store(
-                    lanes.as_mut_ptr(),
-                    $add($add(acc[0], acc[1]), $add(acc[2], acc[3])),
-                )
-            };
-            lanes.iter().sum::<$t>() + tail
+            $add($add(acc[0], acc[1]), $add(acc[2], acc[3]))
         }
 
-        /// As the sum, with fused multiply-adds.
+        /// As the vector sum, for `Σ a[i] · b[i]` with fused multiply-adds.
         ///
         /// # Safety
-        /// The CPU has AVX2 and FMA; `a` and `b` have the same length.
+        /// The CPU has AVX2 and FMA; `a` and `b` have the same length, a multiple of four vectors.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn $dot_avx(a: &[$t], b: &[$t]) -> $t {
+        unsafe fn $dot_vec(a: &[$t], b: &[$t]) -> $vec {
             use std::arch::x86_64::*;
             const STEP: usize = 4 * $lanes;
+            if a.len() > BLOCK_STEPS * STEP {
+                let half = a.len() / STEP / 2 * STEP;
+                // SAFETY: the same CPU features; the halves of `a` and `b` have equal lengths, multiples
+                // of `STEP`.
+                return unsafe {
+                    $add(
+                        $dot_vec(&a[..half], &b[..half]),
+                        $dot_vec(&a[half..], &b[half..]),
+                    )
+                };
+            }
             let mut acc = [$zero(); 4];
-            let (ca, cb) = (a.chunks_exact(STEP), b.chunks_exact(STEP));
-            let tail: $t = ca
-                .remainder()
-                .iter()
-                .zip(cb.remainder())
-                .map(|(x, y)| x * y)
-                .sum();
-            for (x, y) in ca.zip(cb) {
+            for (x, y) in a.chunks_exact(STEP).zip(b.chunks_exact(STEP)) {
                 for (k, acc) in acc.iter_mut().enumerate() {
                     // SAFETY: `x` and `y` hold `STEP` elements each, so this vector is in both.
                     *acc = unsafe {
@@ -659,14 +681,39 @@ macro_rules! wide_reductions {
                     };
                 }
             }
+            $add($add(acc[0], acc[1]), $add(acc[2], acc[3]))
+        }
+
+        /// The sum of `a`: the vector sum over the whole steps, then the tail.
+        ///
+        /// # Safety
+        /// The CPU has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $sum_avx(a: &[$t]) -> $t {
+            use std::arch::x86_64::*;
+            let n = a.len() - a.len() % (4 * $lanes);
             let mut lanes = [0.0; $lanes];
-            // SAFETY: `lanes` holds one vector's elements.
-            unsafe {
-                $store(
-                    lanes.as_mut_ptr(),
-                    $add($add(acc[0], acc[1]), $add(acc[2], acc[3])),
-                )
-            };
+            // SAFETY: the same CPU features, on a multiple of four vectors; `lanes` holds one
+            // vector's elements.
+            unsafe { $store(lanes.as_mut_ptr(), $sum_vec(&a[..n])) };
+            lanes.iter().sum::<$t>() + a[n..].iter().sum::<$t>()
+        }
+
+        /// The dot product of `a` and `b`: the vector dot product over the whole steps, then the tail.
+        ///
+        /// # Safety
+        /// The CPU has AVX2 and FMA; `a` and `b` have the same length.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $dot_avx(a: &[$t], b: &[$t]) -> $t {
+            use std::arch::x86_64::*;
+            let n = a.len() - a.len() % (4 * $lanes);
+            let mut lanes = [0.0; $lanes];
+            // SAFETY: the same CPU features, on equal lengths that are a multiple of four vectors;
+            // `lanes` holds one vector's elements.
+            unsafe { $store(lanes.as_mut_ptr(), $dot_vec(&a[..n], &b[..n])) };
+            let tail: $t = a[n..].iter().zip(&b[n..]).map(|(x, y)| x * y).sum();
             lanes.iter().sum::<$t>() + tail
         }
 
@@ -688,6 +735,9 @@ wide_reductions!(
     dot_f64,
     sum_f64_avx2,
     dot_f64_avx2,
+    sum_f64_vec,
+    dot_f64_vec,
+    std::arch::x86_64::__m256d,
     4,
     _mm256_setzero_pd,
     _mm256_loadu_pd,
@@ -701,6 +751,9 @@ wide_reductions!(
     dot_f32,
     sum_f32_avx2,
     dot_f32_avx2,
+    sum_f32_vec,
+    dot_f32_vec,
+    std::arch::x86_64::__m256,
     8,
     _mm256_setzero_ps,
     _mm256_loadu_ps,

@@ -191,7 +191,37 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
             return quote!(#rt::permute(#pattern, &#x, [#(#order),*])?);
         }
     }
-    let loops = emit_loops(c, s, &dst, Write::Accumulate);
+    let mut loops = emit_loops(c, s, &dst, Write::Accumulate);
+    // A step that sums everything (`ij->`, `ij,ij->`) of inputs that all have its loops' labels in
+    // that order: contiguous row-major inputs are one lane each, reduced in one runtime call instead
+    // of one call per row.
+    let flat = out_labels.is_empty()
+        && s.gemm.is_none()
+        && s.tile.is_none()
+        && s.loops.len() >= 2
+        && s.inputs.iter().all(|&t| c.tensors[t] == s.loops);
+    if flat {
+        let (xs, lanes): (Vec<_>, Vec<_>) = s
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| (view(t), local(&format!("flat{k}"))))
+            .unzip();
+        let n = s.loops.iter().map(|&l| extent(l));
+        let sink = quote!(#dst.splat([], 1 #(* #n)*));
+        let reduce = match lanes.as_slice() {
+            [a] => quote!(#rt::add(#sink, #a)),
+            [a, b] => quote!(#rt::mul_add(#sink, #a, #b)),
+            _ => unreachable!("a step has one or two inputs"),
+        };
+        loops = quote! {
+            if let (#(::core::option::Option::Some(#lanes),)*) = (#(#xs.flat(),)*) {
+                #reduce;
+            } else {
+                #loops
+            }
+        };
+    }
     // Up to six axes, the result has a static dimension type; beyond, a dynamic one.
     let shape = if out_labels.len() <= 6 {
         dims.clone()

@@ -1,6 +1,6 @@
-//! Sums, dot products and elementwise products over long lanes: `f32`/`f64` lanes of at least 64
-//! contiguous elements run in `einsum-runtime`'s 256-bit loops (for reductions, four vector
-//! accumulators, then the tail) when the CPU has AVX2 and FMA. Lengths on both sides of the threshold and of every accumulator boundary, in
+//! Sums, dot products and elementwise products over long lanes: `f32`/`f64` reductions over at least
+//! 64 contiguous elements run in `einsum-runtime`'s 256-bit loops (four vector accumulators, then
+//! the tail) when the CPU has AVX2 and FMA, and a contiguous elementwise product is one lane. Lengths on both sides of the threshold and of every accumulator boundary, in
 //! every memory layout, against the naive reference of `common::reference`.
 
 mod common;

@@ -10,7 +10,6 @@
 //! all tensors agree on each label's extent, and only then runs the loops.
 
 use std::marker::PhantomData;
-use std::mem::MaybeUninit;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{
@@ -1540,8 +1539,6 @@ pub fn push_mul<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>, b: Lane<'_, T
     // SAFETY: each lane's constructor guarantees `ptr[i · stride]` is a valid element for `i < len`
     // (with stride 1, `[0..len]` is; with stride 0, element 0 is), and both lengths are `n`. The
     // lanes are shared borrows of their views, and `out` is a `Vec` the lanes cannot point into.
-    // `mul_into_avx2` runs only after `avx2_fma()` held, on three slices of length `n`, and writes
-    // all `n` reserved elements before `set_len` counts them.
     unsafe {
         match (a.stride, b.stride) {
             (1, 1) => {
@@ -1549,14 +1546,7 @@ pub fn push_mul<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>, b: Lane<'_, T
                     std::slice::from_raw_parts(a.ptr, n),
                     std::slice::from_raw_parts(b.ptr, n),
                 );
-                if n >= WIDE_LANE && avx2_fma() {
-                    out.reserve(n);
-                    let spare = &mut out.spare_capacity_mut()[..n];
-                    mul_into_avx2(spare, x, y);
-                    out.set_len(out.len() + n);
-                } else {
-                    out.extend(x.iter().zip(y).map(|(&x, &y)| x * y));
-                }
+                out.extend(x.iter().zip(y).map(|(&x, &y)| x * y));
             }
             (1, 0) => {
                 let y = *b.ptr;
@@ -1570,18 +1560,6 @@ pub fn push_mul<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>, b: Lane<'_, T
                 out.extend((0..n as isize).map(|i| *a.ptr.offset(i * sa) * *b.ptr.offset(i * sb)))
             }
         }
-    }
-}
-
-/// `out[i] = a[i] · b[i]`, compiled for AVX2 so that the loop runs on 256-bit vectors (the baseline
-/// x86-64 build, which ndarray's own elementwise loops get, has 128-bit ones).
-///
-/// # Safety
-/// The CPU has AVX2 and FMA; the three slices have the same length.
-#[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx2,fma"))]
-unsafe fn mul_into_avx2<T: LinalgScalar>(out: &mut [MaybeUninit<T>], a: &[T], b: &[T]) {
-    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-        o.write(x * y);
     }
 }
 

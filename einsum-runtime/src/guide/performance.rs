@@ -31,6 +31,12 @@
 //! `m·n·k` is also at least 32768. Other steps, and small products, run as loops, as do element-wise
 //! products, transposes, diagonals and reductions.
 //!
+//! On x86-64 CPUs with AVX-512F, the `gemm` crate runs its AVX-512 kernels (chosen at run time):
+//! this crate's default feature `avx512` enables them. They cost build time once (the `gemm`
+//! crates then take more than twice the CPU time to build cold), so a crate that would rather
+//! build faster than run large products at AVX-512 speed can depend on `einsum-runtime` with
+//! `default-features = false`; the AVX2 kernels then run on every CPU.
+//!
 //! To get a GEMM, write the contraction so that one step has all three groups. `"bij,bjk->bik"` is a
 //! batch of products; `"abc,bcd->ad"` is one product whose summed side is `b` and `c` together; but
 //! `"ij,ij->i"` (row-wise dot products) has no left or right label and runs as loops, which is the
@@ -75,6 +81,12 @@
 //! freshly mapped on every call, and faulting it in 2 MiB at a time instead of 4 KiB halved the time
 //! of a 2048² `f64` transpose on the machine of `docs/benchmarks.md`. Where huge pages are disabled
 //! (`/sys/kernel/mm/transparent_hugepage/enabled` set to `never`) the advice changes nothing.
+//!
+//! Sums and dot products over contiguous `f32`/`f64` lanes run in 256-bit registers with several
+//! accumulators; a pattern that sums everything (`"ij->"`, `"ij,ij->"`) of contiguous operands is
+//! one such lane. Lanes longer than a few thousand elements are summed pairwise (in blocks whose
+//! sums are added in halves), so the rounding error of a long `f32` sum grows with the logarithm of
+//! its length, not with the length (at no cost measurable in `docs/benchmarks.md`).
 //!
 //! If one operand is used by many calls in a layout the kernels read badly, converting it once with
 //! [`as_standard_layout`](ndarray::ArrayRef::as_standard_layout) can pay.

@@ -143,24 +143,11 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
         // contiguous row-major inputs are one lane each: the whole step is one runtime call.
         let same = s.inputs.iter().all(|&t| c.tensors[t] == *out_labels);
         if same && out_labels.len() >= 2 {
-            let (xs, lanes): (Vec<_>, Vec<_>) = s
-                .inputs
-                .iter()
-                .enumerate()
-                .map(|(k, &t)| (view(t), local(&format!("flat{k}"))))
-                .unzip();
-            let push = match lanes.as_slice() {
+            loops = flat_or(s, loops, |lanes| match lanes {
                 [a] => quote!(#rt::push(#dst, #a)),
                 [a, b] => quote!(#rt::push_mul(#dst, #a, #b)),
                 _ => unreachable!("an appending step has one or two inputs"),
-            };
-            loops = quote! {
-                if let (#(::core::option::Option::Some(#lanes),)*) = (#(#xs.flat(),)*) {
-                    #push;
-                } else {
-                    #loops
-                }
-            };
+            });
         }
         let data = local("data");
         return quote! {{
@@ -201,26 +188,13 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
         && s.loops.len() >= 2
         && s.inputs.iter().all(|&t| c.tensors[t] == s.loops);
     if flat {
-        let (xs, lanes): (Vec<_>, Vec<_>) = s
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(k, &t)| (view(t), local(&format!("flat{k}"))))
-            .unzip();
         let n = s.loops.iter().map(|&l| extent(l));
         let sink = quote!(#dst.splat([], 1 #(* #n)*));
-        let reduce = match lanes.as_slice() {
+        loops = flat_or(s, loops, |lanes| match lanes {
             [a] => quote!(#rt::add(#sink, #a)),
             [a, b] => quote!(#rt::mul_add(#sink, #a, #b)),
             _ => unreachable!("a step has one or two inputs"),
-        };
-        loops = quote! {
-            if let (#(::core::option::Option::Some(#lanes),)*) = (#(#xs.flat(),)*) {
-                #reduce;
-            } else {
-                #loops
-            }
-        };
+        });
     }
     // Up to six axes, the result has a static dimension type; beyond, a dynamic one.
     let shape = if out_labels.len() <= 6 {
@@ -250,6 +224,29 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
             }
         }
         None => into_zeros,
+    }
+}
+
+/// `loops`, or, when every input of `s` is contiguous in row-major order (the runtime's
+/// `View::flat`), the one runtime call that `call` writes on the inputs' whole lanes.
+fn flat_or(
+    s: &Step,
+    loops: TokenStream,
+    call: impl FnOnce(&[Ident]) -> TokenStream,
+) -> TokenStream {
+    let (xs, lanes): (Vec<_>, Vec<_>) = s
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| (view(t), local(&format!("flat{k}"))))
+        .unzip();
+    let call = call(&lanes);
+    quote! {
+        if let (#(::core::option::Option::Some(#lanes),)*) = (#(#xs.flat(),)*) {
+            #call;
+        } else {
+            #loops
+        }
     }
 }
 

@@ -622,8 +622,8 @@ macro_rules! wide_reductions {
         /// accumulators (so that four additions are in flight) over a block of at most
         /// [`BLOCK_STEPS`] steps, and longer lanes split in halves, each summed so, and added
         /// (pairwise summation: an element meets partial sums of at most a block, then
-        /// `log2(len / block)` additions, instead of a running sum a quarter vector of the lane
-        /// long).
+        /// `log2(len / block)` additions, instead of one running sum per vector lane over the whole
+        /// lane).
         ///
         /// # Safety
         /// The CPU has AVX2 and FMA.

@@ -99,7 +99,7 @@ def main() -> None:
     # Not a budget: how the vjp's backward compares with the same gradients written by hand.
     back = ratio(groups, "hadamard 256x256", "einsum_vjp back", "ndarray back by hand")
     if back is not None:
-        print(f"\nhadamard: einsum_vjp back / ndarray back by hand = {back:.2f}\n")
+        print(f"\nhadamard: einsum_vjp back / ndarray back by hand = {back:.2f}")
     print("\n| budget (from the issue) | measured | met |\n|---|---:|:---:|")
     rows = [(desc, ratio(groups, g, n, d), b) for g, n, d, b, desc in BUDGETS]
     for g in VJP_GROUPS:

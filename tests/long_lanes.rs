@@ -1,7 +1,8 @@
-//! Sums, dot products and elementwise products over long lanes: `f32`/`f64` reductions over at least
-//! 64 contiguous elements run in `einsum-runtime`'s 256-bit loops (four vector accumulators, then
-//! the tail) when the CPU has AVX2 and FMA, and a contiguous elementwise product is one lane. Lengths on both sides of the threshold and of every accumulator boundary, in
-//! every memory layout, against the naive reference of `common::reference`.
+//! Sums, dot products and elementwise products over long lanes: `f32`/`f64` reductions over at
+//! least 64 contiguous elements run in `einsum-runtime`'s 256-bit loops (four vector accumulators,
+//! then the tail) when the CPU has AVX2 and FMA, and a contiguous elementwise product is one lane.
+//! Lengths on both sides of the threshold and of every accumulator boundary, in every memory
+//! layout, against the naive reference of `common::reference`.
 
 mod common;
 
@@ -70,8 +71,9 @@ fn long_lanes_i64() {
 
 /// A long `f32` sum is pairwise: `ij->` over a contiguous 2048² array is one lane of 4 Mi
 /// elements, summed in blocks of 2048 whose sums are added in halves, so it stays within two ulps
-/// of the exact sum, like the sum of the row sums. (A running sum per vector lane was 8e-4 off
-/// here: near 13 million, an `f32` has no fraction left to add `100.3`'s.)
+/// of the exact sum, like the sum of the row sums. (A running sum per vector lane, which is what
+/// `BLOCK_STEPS = 1 << 40` in `einsum-runtime/src/kernel.rs` gives, was 8e-4 off here: near 13
+/// million, an `f32` has no fraction left to add `100.3`'s.)
 #[test]
 fn long_f32_sums_are_pairwise() {
     let n = 2048;

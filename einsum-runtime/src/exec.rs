@@ -780,17 +780,16 @@ where
 /// type other than `f32` and `f64`): the generated loops then run into zeros. `TooLarge` if it cannot
 /// be allocated.
 ///
-/// Always inlined into the generated function, and the GEMM route's entry with it: in
-/// `examples/tiny_loop.rs` a 3x4 times 4x5 product took about 95 ns so, about 105 ns with only this
-/// function inlined, and about 112 ns with neither (the views and the result move through memory,
-/// and the grouping is not a constant there). The price is compile time: about 1.7 s more for a
-/// release build of the 50 `einsum_vjp!` patterns of `scripts/compile_time.py` than with neither
-/// (`docs/benchmarks.md`, section 2).
+/// Out of line, with the GEMM route's entry inlined into it: compiled once per element type, result
+/// dimension type and ranks in the calling crate, not once per generated step. Inlined into every
+/// step, it made the 3x4 times 4x5 product of `examples/tiny_loop.rs` about 120 of its 1 500
+/// instructions cheaper (callgrind), and cost a release build of the 50 `einsum_vjp!` patterns of
+/// `scripts/compile_time.py` about 3.8 s more (`docs/benchmarks.md`, section 2).
 ///
 /// # Panics
 /// If `groups` does not fit the views' ranks, or the views and `dims` disagree on a side of the
 /// product (internal errors of the generated code).
-#[inline(always)]
+#[inline(never)]
 pub fn gemm<
     T: LinalgScalar,
     Sh: ndarray::IntoDimension,
@@ -855,7 +854,7 @@ pub fn whole<T, D: Dimension, const R: usize>(
 /// when the operand has its shape, else `r` summed over the operand's axes of extent 1 that were
 /// broadcast against a longer extent.
 ///
-/// Always inlined: `r` was built an instant before, field by field, and handing it through a
+/// Always inlined (its summing path is not): `r` was built an instant before, field by field, and handing it through a
 /// call copied it in pairs of fields whose loads waited on those stores (store-forwarding stalls,
 /// the hottest instructions of a tiny backward pass under `perf annotate`).
 #[inline(always)]
@@ -869,6 +868,17 @@ pub fn sum_to<T: LinalgScalar, D: Dimension>(
     if dims.len() == shape.len() && dims.iter().zip(shape).all(|(a, b)| a == b) {
         return Ok(r);
     }
+    sum_to_shape(pattern, r, shape)
+}
+
+/// [`sum_to`] when `r` does not have the operand's shape: out of line, once per element type and
+/// dimension type.
+#[inline(never)]
+fn sum_to_shape<T: LinalgScalar, D: Dimension>(
+    pattern: &'static str,
+    r: ndarray::Array<T, D>,
+    shape: &[usize],
+) -> Result<ndarray::Array<T, D>, EinsumError> {
     let summed = sum_broadcast_axes(pattern, r.into_dyn(), shape)?;
     Ok(summed
         .into_dimensionality::<D>()

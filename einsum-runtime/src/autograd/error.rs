@@ -291,6 +291,15 @@ impl std::error::Error for OpError {}
 pub(crate) fn unwrap_or_panic<V, E: fmt::Display>(result: Result<V, E>) -> V {
     match result {
         Ok(v) => v,
-        Err(e) => panic!("{e}"),
+        Err(e) => fail(e),
     }
+}
+
+/// The panic of [`unwrap_or_panic`]: out of line, so that it is compiled once per error type rather
+/// than once per value type.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn fail<E: fmt::Display>(e: E) -> ! {
+    panic!("{e}")
 }

@@ -783,8 +783,9 @@ where
 /// Out of line, with the GEMM route's entry inlined into it: compiled once per element type, result
 /// dimension type and ranks in the calling crate, not once per generated step. Inlined into every
 /// step, it made the 3x4 times 4x5 product of `examples/tiny_loop.rs` about 120 of its 1 500
-/// instructions cheaper (callgrind), and cost a release build of the 50 `einsum_vjp!` patterns of
-/// `scripts/compile_time.py` about 3.8 s more (`docs/benchmarks.md`, section 2).
+/// instructions cheaper (callgrind), while the 50 `einsum!` and 50 `einsum_vjp!` patterns of
+/// `scripts/compile_time.py` added 12.7 s to a release rebuild on the 2-core machine of those results, against 8.7 s now (with the two
+/// smaller changes of that commit; `docs/benchmarks.md`, section 2, "Results on f3d8b07").
 ///
 /// # Panics
 /// If `groups` does not fit the views' ranks, or the views and `dims` disagree on a side of the
@@ -854,9 +855,10 @@ pub fn whole<T, D: Dimension, const R: usize>(
 /// when the operand has its shape, else `r` summed over the operand's axes of extent 1 that were
 /// broadcast against a longer extent.
 ///
-/// Always inlined (its summing path is not): `r` was built an instant before, field by field, and handing it through a
-/// call copied it in pairs of fields whose loads waited on those stores (store-forwarding stalls,
-/// the hottest instructions of a tiny backward pass under `perf annotate`).
+/// Always inlined (its summing path is not): `r` was built an instant before, field by field, and
+/// handing it through a call copied it in pairs of fields whose loads waited on those stores
+/// (store-forwarding stalls, the hottest instructions of a tiny backward pass under `perf
+/// annotate`).
 #[inline(always)]
 pub fn sum_to<T: LinalgScalar, D: Dimension>(
     pattern: &'static str,

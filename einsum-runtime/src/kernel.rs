@@ -1030,8 +1030,8 @@ impl<'a, T, const N: usize> View<'a, T, N> {
     /// This and the other lane and plane accessors are `#[inline]`, not `#[inline(always)]`: an
     /// optimized build inlines them all the same (the optimized LLVM IR of the vjp probe of
     /// `scripts/compile_time.py` is the same size within 0.2 %), while a debug build calls them
-    /// instead of copying their checks into every generated loop (that probe's debug LLVM IR: 420k
-    /// lines with them always inlined, 288k without).
+    /// instead of copying their checks into every generated loop (that probe's debug LLVM IR: 313k
+    /// lines with them always inlined, 203k without; `scripts/ir_lines.py`).
     ///
     /// # Panics
     /// If another entry of `index` is out of range (an internal error of the generated loops).

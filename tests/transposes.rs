@@ -2,7 +2,9 @@
 //! blocks of 8 x 8 tiles, each read along the operand's contiguous side and written along the
 //! result's): pure permutations write each element once (`exec::permute`), permutations that also
 //! sum a label add plane by plane into zeros (`kernel::add_plane`). Sizes on both sides of the tile
-//! and block edges, every memory layout, against the naive reference of `common::reference`.
+//! and block edges, every memory layout, against the naive reference of `common::reference`. `f32`
+//! and `f64` take the tiled planes compiled in the runtime, `i64` the plain blocked loops that other
+//! element types are compiled with.
 
 mod common;
 

@@ -1242,16 +1242,127 @@ pub fn add_plane<T: LinalgScalar>(out: PlaneMut<'_, T>, a: Plane<'_, T>) {
     // SAFETY: both planes come from views (their invariant: every `(p, q)` below `dims` is an
     // element), with the same sides; `out` is borrowed mutably from the destination, which no input
     // view overlaps.
-    unsafe { plane_blocks::<T, true>(out.ptr, out.strides, a.ptr, a.strides, out.dims) }
+    unsafe { planes::<T, true>(out.ptr, out.strides, a.ptr, a.strides, out.dims) }
 }
 
 /// The body of [`add_plane`] (`ADD`: `out += a`) and of [`push_permuted`] (`out = a`, into memory
-/// that is not initialized yet), generic only in the element type.
+/// that is not initialized yet): [`plane_blocks`] for `f32` and `f64`, through its instances
+/// compiled in this crate ([`plane_blocks_f32`], [`plane_blocks_f64`]), and [`plane_loops`] for
+/// other element types.
+///
+/// Generic, `plane_blocks` would be compiled again in every crate whose `einsum!` calls permute:
+/// its sixteen read and write paths are about 22 KB of machine code, the largest function that 50
+/// `einsum!` calls made their crate compile (`scripts/compile_time.py` probe1, `nm --size-sort`).
+///
+/// # Safety
+/// As [`plane_blocks`].
+#[inline(always)]
+unsafe fn planes<T: LinalgScalar, const ADD: bool>(
+    out: *mut T,
+    os: [isize; 2],
+    a: *const T,
+    as_: [isize; 2],
+    dims: [usize; 2],
+) {
+    if same_type::<T, f64>() {
+        // SAFETY: `T` is `f64`, so the casts keep the element type; the rest is this function's
+        // contract.
+        return unsafe { plane_blocks_f64(out.cast(), os, a.cast(), as_, dims, ADD) };
+    }
+    if same_type::<T, f32>() {
+        // SAFETY: as above, for `f32`.
+        return unsafe { plane_blocks_f32(out.cast(), os, a.cast(), as_, dims, ADD) };
+    }
+    // SAFETY: this function's contract.
+    unsafe { plane_loops::<T, ADD>(out, os, a, as_, dims) }
+}
+
+/// [`plane_blocks`] for `f64`, compiled once, here (`add`: `ADD`).
+///
+/// # Safety
+/// As [`plane_blocks`].
+#[inline(never)]
+unsafe fn plane_blocks_f64(
+    out: *mut f64,
+    os: [isize; 2],
+    a: *const f64,
+    as_: [isize; 2],
+    dims: [usize; 2],
+    add: bool,
+) {
+    // SAFETY: this function's contract.
+    unsafe {
+        if add {
+            plane_blocks::<f64, true>(out, os, a, as_, dims)
+        } else {
+            plane_blocks::<f64, false>(out, os, a, as_, dims)
+        }
+    }
+}
+
+/// [`plane_blocks`] for `f32`, compiled once, here (`add`: `ADD`).
+///
+/// # Safety
+/// As [`plane_blocks`].
+#[inline(never)]
+unsafe fn plane_blocks_f32(
+    out: *mut f32,
+    os: [isize; 2],
+    a: *const f32,
+    as_: [isize; 2],
+    dims: [usize; 2],
+    add: bool,
+) {
+    // SAFETY: this function's contract.
+    unsafe {
+        if add {
+            plane_blocks::<f32, true>(out, os, a, as_, dims)
+        } else {
+            plane_blocks::<f32, false>(out, os, a, as_, dims)
+        }
+    }
+}
+
+/// [`plane_blocks`] for other element types, which are compiled in the calling crate: the same
+/// walk in blocks, each block a plain double loop along `a`'s contiguous side (no tiles in
+/// registers), so that it stays small.
+///
+/// # Safety
+/// As [`plane_blocks`].
+#[inline(never)]
+unsafe fn plane_loops<T: LinalgScalar, const ADD: bool>(
+    out: *mut T,
+    os: [isize; 2],
+    a: *const T,
+    as_: [isize; 2],
+    [np, nq]: [usize; 2],
+) {
+    let read_q = as_[1].unsigned_abs() <= as_[0].unsigned_abs();
+    let at = |s: [isize; 2], p: usize, q: usize| p as isize * s[0] + q as isize * s[1];
+    for p0 in (0..np).step_by(PLANE_BLOCK) {
+        let pe = (p0 + PLANE_BLOCK).min(np);
+        for q0 in (0..nq).step_by(PLANE_BLOCK) {
+            let qe = (q0 + PLANE_BLOCK).min(nq);
+            let each = |p: usize, q: usize| {
+                // SAFETY: `p < np` and `q < nq`, so both offsets are elements' by this function's
+                // contract.
+                unsafe { put::<T, ADD>(out.offset(at(os, p, q)), *a.offset(at(as_, p, q))) }
+            };
+            if read_q {
+                (p0..pe).for_each(|p| (q0..qe).for_each(|q| each(p, q)));
+            } else {
+                (q0..qe).for_each(|q| (p0..pe).for_each(|p| each(p, q)));
+            }
+        }
+    }
+}
+
+/// The blocked and tiled walk of [`planes`] (the path of `f32` and `f64`).
 ///
 /// # Safety
 /// Every `(p, q)` below `dims` addresses an element of `out` (writable, none of `a`'s, initialized
 /// if `ADD`) and of `a` at `p · strides[0] + q · strides[1]`.
-#[inline(never)]
+#[inline(always)]
 unsafe fn plane_blocks<T: LinalgScalar, const ADD: bool>(
     out: *mut T,
     os: [isize; 2],
@@ -1438,7 +1549,7 @@ unsafe fn push_strided<T: LinalgScalar>(
             // function's contract. The plane's output is `np · nq` elements from `written`, within
             // the `len` reserved, written once (the tuples are visited once, in row-major order).
             unsafe {
-                plane_blocks::<T, false>(
+                planes::<T, false>(
                     base.add(written),
                     [nq as isize, 1],
                     ptr.offset(off),

@@ -1251,8 +1251,9 @@ pub fn add_plane<T: LinalgScalar>(out: PlaneMut<'_, T>, a: Plane<'_, T>) {
 /// other element types.
 ///
 /// Generic, `plane_blocks` would be compiled again in every crate whose `einsum!` calls permute:
-/// its sixteen read and write paths are about 22 KB of machine code, the largest function that 50
-/// `einsum!` calls made their crate compile (`scripts/compile_time.py` probe1, `nm --size-sort`).
+/// its sixteen read and write paths are about 22 KB of machine code, the largest function (after the
+/// probe's own `run_all`) that the 50 `einsum!` calls of `scripts/compile_time.py` made their crate
+/// compile (`docs/benchmarks.md`, section 2).
 ///
 /// # Safety
 /// As [`plane_blocks`].

@@ -1278,51 +1278,36 @@ unsafe fn planes<T: LinalgScalar, const ADD: bool>(
     unsafe { plane_loops::<T, ADD>(out, os, a, as_, dims) }
 }
 
-/// [`plane_blocks`] for `f64`, compiled once, here (`add`: `ADD`).
-///
-/// # Safety
-/// As [`plane_blocks`].
-#[inline(never)]
-unsafe fn plane_blocks_f64(
-    out: *mut f64,
-    os: [isize; 2],
-    a: *const f64,
-    as_: [isize; 2],
-    dims: [usize; 2],
-    add: bool,
-) {
-    // SAFETY: this function's contract.
-    unsafe {
-        if add {
-            plane_blocks::<f64, true>(out, os, a, as_, dims)
-        } else {
-            plane_blocks::<f64, false>(out, os, a, as_, dims)
+/// Defines `$name`, [`plane_blocks`] for `$t`: not generic, so compiled once, here.
+macro_rules! plane_blocks_of {
+    ($name:ident, $t:ty) => {
+        /// [`plane_blocks`] for one element type, compiled once, here (`add`: `ADD`).
+        ///
+        /// # Safety
+        /// As [`plane_blocks`].
+        #[inline(never)]
+        unsafe fn $name(
+            out: *mut $t,
+            os: [isize; 2],
+            a: *const $t,
+            as_: [isize; 2],
+            dims: [usize; 2],
+            add: bool,
+        ) {
+            // SAFETY: this function's contract.
+            unsafe {
+                if add {
+                    plane_blocks::<$t, true>(out, os, a, as_, dims)
+                } else {
+                    plane_blocks::<$t, false>(out, os, a, as_, dims)
+                }
+            }
         }
-    }
+    };
 }
 
-/// [`plane_blocks`] for `f32`, compiled once, here (`add`: `ADD`).
-///
-/// # Safety
-/// As [`plane_blocks`].
-#[inline(never)]
-unsafe fn plane_blocks_f32(
-    out: *mut f32,
-    os: [isize; 2],
-    a: *const f32,
-    as_: [isize; 2],
-    dims: [usize; 2],
-    add: bool,
-) {
-    // SAFETY: this function's contract.
-    unsafe {
-        if add {
-            plane_blocks::<f32, true>(out, os, a, as_, dims)
-        } else {
-            plane_blocks::<f32, false>(out, os, a, as_, dims)
-        }
-    }
-}
+plane_blocks_of!(plane_blocks_f64, f64);
+plane_blocks_of!(plane_blocks_f32, f32);
 
 /// [`plane_blocks`] for other element types, which are compiled in the calling crate: the same
 /// walk in blocks, each block a plain double loop along `a`'s contiguous side (no tiles in
@@ -1339,23 +1324,37 @@ unsafe fn plane_loops<T: LinalgScalar, const ADD: bool>(
     [np, nq]: [usize; 2],
 ) {
     let read_q = as_[1].unsigned_abs() <= as_[0].unsigned_abs();
-    let at = |s: [isize; 2], p: usize, q: usize| p as isize * s[0] + q as isize * s[1];
+    blocks([np, nq], |ps, qs| {
+        let each = |p: usize, q: usize| {
+            // SAFETY: `p < np` and `q < nq` (`blocks`), so both offsets are elements' by this
+            // function's contract.
+            unsafe { put::<T, ADD>(out.offset(at(os, p, q)), *a.offset(at(as_, p, q))) }
+        };
+        if read_q {
+            ps.for_each(|p| qs.clone().for_each(|q| each(p, q)));
+        } else {
+            qs.for_each(|q| ps.clone().for_each(|p| each(p, q)));
+        }
+    });
+}
+
+/// Calls `f` with the rows and columns of each [`PLANE_BLOCK`]-square block of a `[np, nq]` plane.
+#[inline(always)]
+fn blocks([np, nq]: [usize; 2], mut f: impl FnMut(std::ops::Range<usize>, std::ops::Range<usize>)) {
     for p0 in (0..np).step_by(PLANE_BLOCK) {
-        let pe = (p0 + PLANE_BLOCK).min(np);
         for q0 in (0..nq).step_by(PLANE_BLOCK) {
-            let qe = (q0 + PLANE_BLOCK).min(nq);
-            let each = |p: usize, q: usize| {
-                // SAFETY: `p < np` and `q < nq`, so both offsets are elements' by this function's
-                // contract.
-                unsafe { put::<T, ADD>(out.offset(at(os, p, q)), *a.offset(at(as_, p, q))) }
-            };
-            if read_q {
-                (p0..pe).for_each(|p| (q0..qe).for_each(|q| each(p, q)));
-            } else {
-                (q0..qe).for_each(|q| (p0..pe).for_each(|p| each(p, q)));
-            }
+            f(
+                p0..(p0 + PLANE_BLOCK).min(np),
+                q0..(q0 + PLANE_BLOCK).min(nq),
+            );
         }
     }
+}
+
+/// The offset of `(p, q)` under `strides`.
+#[inline(always)]
+fn at(strides: [isize; 2], p: usize, q: usize) -> isize {
+    p as isize * strides[0] + q as isize * strides[1]
 }
 
 /// The blocked and tiled walk of [`planes`] (the path of `f32` and `f64`).
@@ -1374,98 +1373,92 @@ unsafe fn plane_blocks<T: LinalgScalar, const ADD: bool>(
     // Read `a` along its contiguous side (the smaller stride) and write `out` along its own.
     let read_q = as_[1].unsigned_abs() <= as_[0].unsigned_abs();
     let write_q = os[1].unsigned_abs() <= os[0].unsigned_abs();
-    let at = |s: [isize; 2], p: usize, q: usize| p as isize * s[0] + q as isize * s[1];
-    for p0 in (0..np).step_by(PLANE_BLOCK) {
-        let pe = (p0 + PLANE_BLOCK).min(np);
-        for q0 in (0..nq).step_by(PLANE_BLOCK) {
-            let qe = (q0 + PLANE_BLOCK).min(nq);
-            for pt in (p0..pe).step_by(PLANE_TILE) {
-                let pl = PLANE_TILE.min(pe - pt);
-                for qt in (q0..qe).step_by(PLANE_TILE) {
-                    let ql = PLANE_TILE.min(qe - qt);
-                    let mut tile = [[T::zero(); PLANE_TILE]; PLANE_TILE];
-                    // SAFETY (the four loops): `pt + pp < np` and `qt + qq < nq`, so every offset is
-                    // that of an element by this function's contract.
-                    if read_q && as_[1] == 1 && ql == PLANE_TILE {
-                        for (pp, row) in tile.iter_mut().enumerate().take(pl) {
-                            // SAFETY: see above; the row's elements are contiguous.
-                            *row = unsafe {
-                                a.offset(at(as_, pt + pp, qt))
-                                    .cast::<[T; PLANE_TILE]>()
-                                    .read_unaligned()
-                            };
-                        }
-                    } else if read_q {
-                        for (pp, row) in tile.iter_mut().enumerate().take(pl) {
-                            for (qq, t) in row.iter_mut().enumerate().take(ql) {
-                                // SAFETY: see above.
-                                *t = unsafe { *a.offset(at(as_, pt + pp, qt + qq)) };
-                            }
-                        }
-                    } else if as_[0] == 1 && pl == PLANE_TILE {
-                        // Whole columns of the tile, contiguous in `a`, transposed in registers.
-                        let mut cols = [[T::zero(); PLANE_TILE]; PLANE_TILE];
-                        for (qq, col) in cols.iter_mut().enumerate().take(ql) {
-                            // SAFETY: see above; the column's elements are contiguous.
-                            *col = unsafe {
-                                a.offset(at(as_, pt, qt + qq))
-                                    .cast::<[T; PLANE_TILE]>()
-                                    .read_unaligned()
-                            };
-                        }
-                        for (pp, row) in tile.iter_mut().enumerate() {
-                            for (qq, t) in row.iter_mut().enumerate() {
-                                *t = cols[qq][pp];
-                            }
-                        }
-                    } else {
-                        for qq in 0..ql {
-                            for (pp, row) in tile.iter_mut().enumerate().take(pl) {
-                                // SAFETY: see above.
-                                row[qq] = unsafe { *a.offset(at(as_, pt + pp, qt + qq)) };
-                            }
+    blocks([np, nq], |ps, qs| {
+        let (p0, pe, q0, qe) = (ps.start, ps.end, qs.start, qs.end);
+        for pt in (p0..pe).step_by(PLANE_TILE) {
+            let pl = PLANE_TILE.min(pe - pt);
+            for qt in (q0..qe).step_by(PLANE_TILE) {
+                let ql = PLANE_TILE.min(qe - qt);
+                let mut tile = [[T::zero(); PLANE_TILE]; PLANE_TILE];
+                // SAFETY (the four loops): `pt + pp < np` and `qt + qq < nq`, so every offset is
+                // that of an element by this function's contract.
+                if read_q && as_[1] == 1 && ql == PLANE_TILE {
+                    for (pp, row) in tile.iter_mut().enumerate().take(pl) {
+                        // SAFETY: see above; the row's elements are contiguous.
+                        *row = unsafe {
+                            a.offset(at(as_, pt + pp, qt))
+                                .cast::<[T; PLANE_TILE]>()
+                                .read_unaligned()
+                        };
+                    }
+                } else if read_q {
+                    for (pp, row) in tile.iter_mut().enumerate().take(pl) {
+                        for (qq, t) in row.iter_mut().enumerate().take(ql) {
+                            // SAFETY: see above.
+                            *t = unsafe { *a.offset(at(as_, pt + pp, qt + qq)) };
                         }
                     }
-                    if write_q && !ADD && os[1] == 1 && ql == PLANE_TILE {
+                } else if as_[0] == 1 && pl == PLANE_TILE {
+                    // Whole columns of the tile, contiguous in `a`, transposed in registers.
+                    let mut cols = [[T::zero(); PLANE_TILE]; PLANE_TILE];
+                    for (qq, col) in cols.iter_mut().enumerate().take(ql) {
+                        // SAFETY: see above; the column's elements are contiguous.
+                        *col = unsafe {
+                            a.offset(at(as_, pt, qt + qq))
+                                .cast::<[T; PLANE_TILE]>()
+                                .read_unaligned()
+                        };
+                    }
+                    for (pp, row) in tile.iter_mut().enumerate() {
+                        for (qq, t) in row.iter_mut().enumerate() {
+                            *t = cols[qq][pp];
+                        }
+                    }
+                } else {
+                    for qq in 0..ql {
+                        for (pp, row) in tile.iter_mut().enumerate().take(pl) {
+                            // SAFETY: see above.
+                            row[qq] = unsafe { *a.offset(at(as_, pt + pp, qt + qq)) };
+                        }
+                    }
+                }
+                if write_q && !ADD && os[1] == 1 && ql == PLANE_TILE {
+                    for (pp, row) in tile.iter().enumerate().take(pl) {
+                        // SAFETY: see above; the row's elements are contiguous in `out`, and
+                        // written, not read (`!ADD`).
+                        unsafe {
+                            out.offset(at(os, pt + pp, qt))
+                                .cast::<[T; PLANE_TILE]>()
+                                .write_unaligned(*row)
+                        };
+                    }
+                } else if write_q {
+                    for (pp, row) in tile.iter().enumerate().take(pl) {
+                        for (qq, &t) in row.iter().enumerate().take(ql) {
+                            // SAFETY: see above.
+                            unsafe { put::<T, ADD>(out.offset(at(os, pt + pp, qt + qq)), t) };
+                        }
+                    }
+                } else if os[0] == 1 && pl == PLANE_TILE {
+                    for qq in 0..ql {
+                        // SAFETY: see above; the column's elements are contiguous in `out`.
+                        let o = unsafe { out.offset(at(os, pt, qt + qq)) };
+                        for (pp, row) in tile.iter().enumerate() {
+                            // SAFETY: see above.
+                            unsafe { put::<T, ADD>(o.add(pp), row[qq]) };
+                        }
+                    }
+                } else {
+                    for qq in 0..ql {
                         for (pp, row) in tile.iter().enumerate().take(pl) {
-                            // SAFETY: see above; the row's elements are contiguous in `out`, and
-                            // written, not read (`!ADD`).
-                            unsafe {
-                                out.offset(at(os, pt + pp, qt))
-                                    .cast::<[T; PLANE_TILE]>()
-                                    .write_unaligned(*row)
-                            };
-                        }
-                    } else if write_q {
-                        for (pp, row) in tile.iter().enumerate().take(pl) {
-                            for (qq, &t) in row.iter().enumerate().take(ql) {
-                                // SAFETY: see above.
-                                unsafe { put::<T, ADD>(out.offset(at(os, pt + pp, qt + qq)), t) };
-                            }
-                        }
-                    } else if os[0] == 1 && pl == PLANE_TILE {
-                        for qq in 0..ql {
-                            // SAFETY: see above; the column's elements are contiguous in `out`.
-                            let o = unsafe { out.offset(at(os, pt, qt + qq)) };
-                            for (pp, row) in tile.iter().enumerate() {
-                                // SAFETY: see above.
-                                unsafe { put::<T, ADD>(o.add(pp), row[qq]) };
-                            }
-                        }
-                    } else {
-                        for qq in 0..ql {
-                            for (pp, row) in tile.iter().enumerate().take(pl) {
-                                // SAFETY: see above.
-                                unsafe {
-                                    put::<T, ADD>(out.offset(at(os, pt + pp, qt + qq)), row[qq])
-                                };
-                            }
+                            // SAFETY: see above.
+                            unsafe { put::<T, ADD>(out.offset(at(os, pt + pp, qt + qq)), row[qq]) };
                         }
                     }
                 }
             }
         }
-    }
+    });
 }
 
 /// `*o += v` if `ADD`, else `*o = v` into memory that may not be initialized.

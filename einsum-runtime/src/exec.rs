@@ -803,13 +803,13 @@ pub fn gemm<
     dims: [usize; NO],
     a: &kernel::View<'_, T, NA>,
     b: &kernel::View<'_, T, NB>,
-    groups: kernel::Gemm<'_>,
+    groups: &kernel::Gemm<'_>,
 ) -> Result<Option<ndarray::Array<T, Sh::Dim>>, EinsumError> {
     if !kernel::gemm_takes::<T>() {
         return Ok(None);
     }
     let mut buf = alloc_empty::<T>(&dims, pattern)?;
-    Ok(kernel::gemm(&mut buf, dims, a, b, groups)
+    Ok(kernel::gemm(&mut buf, dims, a, b, *groups)
         .then(|| kernel::row_major(shape.into_dimension(), buf)))
 }
 

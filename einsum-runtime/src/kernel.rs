@@ -2430,13 +2430,12 @@ pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
         dims: &b.dims,
         strides: &b.strides,
     };
-    // Merged here, where the ranks and the grouping are constants of the generated code, so that
-    // the merges unroll into a few comparisons of the views' own strides.
-    let merged = merges(&out, &a, &b, groups);
+    // The groups are merged in `gemm_f64`/`gemm_f32`, compiled once here, rather than in this
+    // generic function, which every calling crate compiles once per element type and ranks.
     let ran = if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
-        gemm_f64(out, a, b, groups, &merged)
+        gemm_f64(out, a, b, groups)
     } else if let (Some(out), Some(a), Some(b)) = (out.retype(), a.retype(), b.retype()) {
-        gemm_f32(out, a, b, groups, &merged)
+        gemm_f32(out, a, b, groups)
     } else {
         false
     };
@@ -2480,9 +2479,8 @@ fn gemm_f64(
     a: Slots<'_, *const f64>,
     b: Slots<'_, *const f64>,
     groups: Gemm<'_>,
-    merged: &Merges,
 ) -> bool {
-    gemm_slots(out, a, b, groups, merged)
+    gemm_slots(out, a, b, groups, &merges(&out, &a, &b, groups))
 }
 
 /// [`gemm`] for `f32`.
@@ -2492,9 +2490,8 @@ fn gemm_f32(
     a: Slots<'_, *const f32>,
     b: Slots<'_, *const f32>,
     groups: Gemm<'_>,
-    merged: &Merges,
 ) -> bool {
-    gemm_slots(out, a, b, groups, merged)
+    gemm_slots(out, a, b, groups, &merges(&out, &a, &b, groups))
 }
 
 /// The body of [`gemm`], for `f32` and `f64`. `out` is a row-major buffer of its `dims`, which may

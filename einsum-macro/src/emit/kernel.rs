@@ -428,7 +428,8 @@ fn emit_gemm(
     let out = slots(s.out, [&g.batch, &g.left, &g.right]);
     let (xa, xb) = (view(ta), view(tb));
     let ranks = [ta, tb, s.out].map(|t| c.tensors[t].len());
-    // A `const` block: `Gemm::new` checks the grouping at compile time.
+    // A `const` block: `Gemm::new` checks the grouping at compile time; passed by reference to a
+    // promoted constant, not copied onto the stack at each call.
     quote! {
         #rt::gemm(
             #pattern,
@@ -436,7 +437,7 @@ fn emit_gemm(
             #dims,
             &#xa,
             &#xb,
-            const { #rt::Gemm::new([#(#ranks),*], #a, #b, #out) },
+            &const { #rt::Gemm::new([#(#ranks),*], #a, #b, #out) },
         )
     }
 }

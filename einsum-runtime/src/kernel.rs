@@ -1231,7 +1231,6 @@ const PLANE_TILE: usize = 8;
 ///
 /// # Panics
 /// If the planes' sides differ (an internal error of the generated loops).
-#[inline]
 pub fn add_plane<T: LinalgScalar>(out: PlaneMut<'_, T>, a: Plane<'_, T>) {
     assert!(
         out.dims == a.dims,
@@ -1577,9 +1576,15 @@ unsafe fn push_strided<T: LinalgScalar>(
 /// step. A stride-0 `out` is a dot product (eight accumulators on unit strides); unit strides take
 /// slice loops that vectorize.
 ///
+/// Not `#[inline]`, like the other lane and plane primitives that generated loops call ([`add`],
+/// [`push_mul`], [`push`], [`add_plane`]): an `#[inline]` generic function is copied into every
+/// codegen unit of the calling crate that uses it, and the generated kernels spread over sixteen
+/// units (`__private::shard`), so each of these 1-2 KB bodies would be compiled up to sixteen times.
+/// Without the hint it is compiled once per element type in the calling crate, and the optimizer
+/// still inlines it where that pays (ThinLTO imports across units).
+///
 /// # Panics
 /// If the lanes' lengths differ (an internal error of the generated loops).
-#[inline]
 pub fn mul_add<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>, b: Lane<'_, T>) {
     assert!(
         out.len == a.len && a.len == b.len,
@@ -1608,7 +1613,6 @@ pub fn mul_add<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>, b: Lane<'_,
 ///
 /// # Panics
 /// If the lanes' lengths differ (an internal error of the generated loops).
-#[inline]
 pub fn add<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>) {
     assert!(
         out.len == a.len,
@@ -1635,7 +1639,6 @@ pub fn add<T: LinalgScalar>(out: LaneMut<'_, T>, a: Lane<'_, T>) {
 ///
 /// # Panics
 /// If the lanes' lengths differ (an internal error of the generated loops).
-#[inline]
 pub fn push_mul<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>, b: Lane<'_, T>) {
     assert!(
         a.len == b.len,
@@ -1676,7 +1679,6 @@ pub fn push_mul<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>, b: Lane<'_, T
 
 /// Appends `a[i]` for every `i` of the lane to `out`: the innermost loop of a generated
 /// single-operand step that sums nothing (a copy, diagonal or broadcast in row-major order).
-#[inline]
 pub fn push<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>) {
     let n = a.len;
     if n == 0 {

@@ -33,3 +33,30 @@ pub fn cheapest(costs: &[f64]) -> usize {
     }
     best
 }
+
+/// Sixteen unit types, each in a module of its own, that generated kernels hang on.
+///
+/// rustc splits a crate into codegen units by module, and the optimizer (LLVM) works on the units in
+/// parallel. A module written inside a function body does not count: its items go to the unit of the
+/// nearest module outside any function, so the kernels of every `einsum!` in one module, were they
+/// plain functions, would be optimized one after the other on one core. The macro writes them
+/// instead as the default methods of a trait it declares, implemented for one of these types, picked
+/// from a hash of the call: rustc places a default method's instances by its `Self` type, hence in
+/// this type's module's unit (one of sixteen in the calling crate), so the calls' kernels spread
+/// over several units. Only where code is placed changes; the code is the same.
+pub mod shard {
+    macro_rules! shards {
+        ($($module:ident $name:ident,)*) => {$(
+            #[doc(hidden)]
+            pub mod $module {
+                /// A codegen-unit shard for generated kernels.
+                pub struct Shard;
+            }
+            pub use $module::Shard as $name;
+        )*};
+    }
+    shards! {
+        s0 S0, s1 S1, s2 S2, s3 S3, s4 S4, s5 S5, s6 S6, s7 S7,
+        s8 S8, s9 S9, s10 S10, s11 S11, s12 S12, s13 S13, s14 S14, s15 S15,
+    }
+}

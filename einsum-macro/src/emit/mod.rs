@@ -48,7 +48,7 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
         None => quote!(#rt::IxDyn),
     };
     let (items, forward, grads) = if plan.is_generated() {
-        emit_kernel_fns(plan, &dim, mode)
+        emit_kernel_fns(plan, input, &dim, mode)
     } else {
         emit_executor(plan, mode)
     };
@@ -143,12 +143,14 @@ fn kernel_input(view: TokenStream, term: &TermPlan) -> kernel::Input {
 /// They are functions rather than closures so that they can be kept out of line: the optimizer then
 /// works on each loop nest once, in its own function, instead of again in every caller it would be
 /// inlined into (the runtime's `finish`, `vjp` and the `Var` node). A call pays one function call
-/// for it. They capture nothing, so being functions costs nothing else. They live in a module of
-/// their own because rustc splits a crate into codegen units by module: the kernels of different
-/// calls can then be optimized on different cores, where the calls' own module would put them all
-/// in one codegen unit.
+/// for it. They capture nothing, so being functions costs nothing else. They are the default methods
+/// of a trait implemented for one of the runtime's sixteen shard types ([`shard`]), so that rustc
+/// places them in that type's codegen unit: the kernels of different calls are then optimized on
+/// different cores, where plain functions would all go to the unit of the calls' module (see
+/// `einsum_runtime::__private::shard`).
 fn emit_kernel_fns(
     plan: &Plan,
+    input: &Input,
     dim: &TokenStream,
     mode: Mode,
 ) -> (TokenStream, TokenStream, TokenStream) {
@@ -186,23 +188,23 @@ fn emit_kernel_fns(
             .collect::<Vec<_>>();
         let item = quote! {
             #[inline(never)]
-            pub(super) fn #back<T: #rt::LinalgScalar>(
+            fn #back<T: #rt::LinalgScalar>(
                 #extents: [usize; #labels],
                 #g: #rt::Input<'_, T>,
                 #operands: [#rt::Input<'_, T>; #n],
             ) -> ::core::result::Result<(#(#rt::Array<T, #dims>,)*), #rt::EinsumError> {
-                ::core::result::Result::Ok((#(#grad_fns(#extents, #g, #operands)?,)*))
+                ::core::result::Result::Ok((#(Self::#grad_fns(#extents, #g, #operands)?,)*))
             }
         };
         (item, back)
     } else {
         let arms = (0..n).map(|i| {
             let f = &grad_fns[i];
-            quote!(#i => #f(#extents, #g, #operands).map(#rt::Array::into_dyn),)
+            quote!(#i => Self::#f(#extents, #g, #operands).map(#rt::Array::into_dyn),)
         });
         let item = quote! {
             #[inline(never)]
-            pub(super) fn #grads<T: #rt::LinalgScalar>(
+            fn #grads<T: #rt::LinalgScalar>(
                 #k: usize,
                 #extents: [usize; #labels],
                 #g: #rt::Input<'_, T>,
@@ -216,19 +218,39 @@ fn emit_kernel_fns(
         };
         (item, grads)
     };
+    let kernels = Ident::new("__EinsumKernels", Span::mixed_site());
+    let shard = shard(input);
     let items = quote! {
         mod #module {
-        #[inline(never)]
-        pub(super) fn #forward<T: #rt::LinalgScalar>(
-            [#(#views),*]: [#rt::Input<'_, T>; #n],
-        ) -> ::core::result::Result<(#rt::Array<T, #dim>, [usize; #labels]), #rt::EinsumError> {
-            #forward_body
-        }
-        #(#grad_items)*
-        #wrapper
+            pub(super) trait #kernels {
+                #[inline(never)]
+                fn #forward<T: #rt::LinalgScalar>(
+                    [#(#views),*]: [#rt::Input<'_, T>; #n],
+                ) -> ::core::result::Result<(#rt::Array<T, #dim>, [usize; #labels]), #rt::EinsumError> {
+                    #forward_body
+                }
+                #(#grad_items)*
+                #wrapper
+            }
+            impl #kernels for #rt::shard::#shard {}
         }
     };
-    (items, quote!(#module::#forward), quote!(#module::#name))
+    let path = quote!(<#rt::shard::#shard as #module::#kernels>);
+    (items, quote!(#path::#forward), quote!(#path::#name))
+}
+
+/// The shard type whose codegen unit a call's kernels go to: `S0` to `S15`, from an FNV-1a hash
+/// of the call's tokens (pattern and operands), so that the same source always expands the same way
+/// and different calls spread over the sixteen units.
+fn shard(input: &Input) -> Ident {
+    let text = std::iter::once(input.pattern.value())
+        .chain(input.operands.iter().map(|e| quote!(#e).to_string()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format_ident!("S{}", hash % 16)
 }
 
 /// The dimension type of a result of `rank` axes: static up to six (ndarray's `Ix0` to `Ix6`),

@@ -157,7 +157,6 @@ fn emit_kernel_fns(
     let rt = rt();
     let n = plan.inputs.len();
     let labels = plan.labels().len();
-    let module = local("kernels");
     let (forward, grads, back) = (local("forward"), local("grads"), local("back"));
     let views = view_locals(n);
     let forward_body = emit_forward(plan, &views);
@@ -219,23 +218,25 @@ fn emit_kernel_fns(
         (item, grads)
     };
     let kernels = Ident::new("__EinsumKernels", Span::mixed_site());
-    let shard = shard(input);
+    let (shard, host) = (
+        shard(input),
+        Ident::new("__EinsumShard", Span::mixed_site()),
+    );
     let items = quote! {
-        mod #module {
-            pub(super) trait #kernels {
-                #[inline(never)]
-                fn #forward<T: #rt::LinalgScalar>(
-                    [#(#views),*]: [#rt::Input<'_, T>; #n],
-                ) -> ::core::result::Result<(#rt::Array<T, #dim>, [usize; #labels]), #rt::EinsumError> {
-                    #forward_body
-                }
-                #(#grad_items)*
-                #wrapper
+        trait #kernels {
+            #[inline(never)]
+            fn #forward<T: #rt::LinalgScalar>(
+                [#(#views),*]: [#rt::Input<'_, T>; #n],
+            ) -> ::core::result::Result<(#rt::Array<T, #dim>, [usize; #labels]), #rt::EinsumError> {
+                #forward_body
             }
-            impl #kernels for #rt::shard::#shard {}
+            #(#grad_items)*
+            #wrapper
         }
+        use #rt::shard::#shard as #host;
+        impl #kernels for #host {}
     };
-    let path = quote!(<#rt::shard::#shard as #module::#kernels>);
+    let path = quote!(<#host as #kernels>);
     (items, quote!(#path::#forward), quote!(#path::#name))
 }
 

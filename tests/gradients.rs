@@ -388,3 +388,21 @@ fn size_one_axes_inside_a_repeated_label() {
     check("ii,i->i", diag_vec, &[&[3, 1], &[1]]);
     check("ii->i", diag, &[&[1, 4]]);
 }
+
+/// Operands written as borrows (`&a`, `&&a`) give the same value and gradients as the arrays
+/// themselves, and the closure may be called after the statement that made it: the borrow is of
+/// the array, not of a temporary reference to it.
+#[test]
+fn borrowed_operands_outlive_the_statement() {
+    let mut rng = Rng::new(7);
+    let (a, b) = (rand2(3, 4, &mut rng), rand2(4, 2, &mut rng));
+    let g = rand2(3, 2, &mut rng);
+    let (z, back) = einsum_vjp!("ij,jk->ik", a, b);
+    let (ga, gb) = back(&g);
+    let (z_ref, back_ref) = einsum_vjp!("ij,jk->ik", &a, &&b);
+    let (ga_ref, gb_ref) = back_ref(&g);
+    assert_eq!(z_ref, z);
+    assert_eq!((ga_ref, gb_ref), (ga.clone(), gb.clone()));
+    assert_eq!(ga, g.dot(&b.t()));
+    assert_eq!(gb, a.t().dot(&g));
+}

@@ -126,8 +126,9 @@ pub use einsum_macro::try_einsum;
 /// ```
 ///
 /// `back` borrows the operands (as `einsum!` does, nothing is copied), so it cannot outlive them:
-/// bind a temporary operand such as `a.t()` with `let` before the call, or the borrow checker will
-/// report that it is dropped while still borrowed.
+/// bind a temporary operand such as `a.t()` or `a.view()` with `let` before the call, or the borrow
+/// checker will report that it is dropped while still borrowed. A borrow written in the call, `&a`,
+/// is fine: it borrows `a` itself.
 ///
 /// # Panics
 /// As [`einsum!`] for the operands; `back` panics if `g`'s shape differs from the value's.

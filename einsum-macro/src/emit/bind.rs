@@ -4,6 +4,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
+use syn::Expr;
 
 use super::kernel::{extent, local};
 use super::rt;
@@ -26,11 +27,22 @@ pub fn operand_locals(input: &Input) -> Vec<Ident> {
 
 /// `match (&(a), &(b)) { (op0, op1) => { <conversions> #body } }`: every operand expression is
 /// evaluated once and borrowed, then converted with a check of what its type can tell.
+///
+/// An operand written `&x` (or `&&x`) is borrowed as `&(x)`, not `&(&x)`: the same operand, but a borrow of the
+/// place `x` rather than of a temporary reference to it, which would die at the end of the statement
+/// and so could not be borrowed by the closure that `einsum_vjp!` returns.
 pub fn emit_operands(plan: &Plan, input: &Input, ops: &[Ident], body: TokenStream) -> TokenStream {
     let rt = rt();
     let exprs = input.operands.iter().map(|e| {
         let span = e.span();
-        quote_spanned!(span=> &(#e))
+        let mut place = e;
+        while let Expr::Reference(r) = place {
+            if r.mutability.is_some() {
+                break;
+            }
+            place = &r.expr;
+        }
+        quote_spanned!(span=> &(#place))
     });
     let convert = input
         .operands

@@ -3,9 +3,9 @@
 //! term, element type against operand 0), the type-level choice between an array result and a
 //! recorded `Var`, and `einsum_vjp!`'s closure. The kernels the macro writes are passed in as
 //! function pointers ([`ForwardFn`], [`GradsFn`], [`BackFn`]): `forward` maps the operands (as
-//! [`Input`]s) to the result, `grads` maps an operand index, the upstream gradient and the operands to
-//! that operand's gradient (for a `Var` node), and `back` maps the upstream gradient and the operands
-//! to every operand's gradient (for `einsum_vjp!`'s closure).
+//! [`Input`]s) to the result, `grads` holds, per operand, the function that maps the upstream
+//! gradient and the operands to that operand's gradient (for a `Var` node), and `back` maps the
+//! upstream gradient and the operands to every operand's gradient (for `einsum_vjp!`'s closure).
 
 use std::marker::PhantomData;
 
@@ -233,11 +233,26 @@ pub(crate) fn check_gradient_shape(
 pub type ForwardFn<T, D, E, const N: usize> =
     for<'v> fn([Input<'v, T>; N]) -> Result<(Array<T, D>, E), EinsumError>;
 
-/// A generated gradient kernel: `grads(k, extents, g, operands)` is operand `k`'s gradient, shaped
-/// like it, from the upstream gradient `g` (whose shape the caller has checked) and the operands.
-/// What a `Var` node calls, for the operands that need a gradient.
-pub type GradsFn<T, E, const N: usize> =
-    for<'g, 'v> fn(usize, E, Input<'g, T>, [Input<'v, T>; N]) -> Result<ArrayD<T>, EinsumError>;
+/// A generated gradient kernel of one operand: `grad(&extents, &g, &operands, &mut slot)` puts
+/// into `slot`, and returns there, the operand's gradient, shaped like it, from the upstream
+/// gradient `g` (whose shape the caller has checked) and the operands. It panics, with the error's
+/// message, if the gradient cannot be allocated.
+///
+/// Only references on purpose: an optimized, non-incremental build of a library records in its
+/// metadata the parameter attributes that rustc deduces from each function's optimized MIR, and
+/// skips that (never optimizing the function) when every parameter and the result are passed
+/// directly. A call of `einsum!` on arrays never runs its gradient kernels, so with this signature
+/// the compiler only type-checks and borrow-checks them (`docs/benchmarks.md`, section 2).
+pub type GradFn<T, E, const N: usize> = for<'o, 'a, 'g, 'v> fn(
+    &'a E,
+    &'a Input<'g, T>,
+    &'a [Input<'v, T>; N],
+    &'o mut Option<ArrayD<T>>,
+) -> &'o mut ArrayD<T>;
+
+/// Every operand's [`GradFn`], by operand: what a `Var` node calls, for the operands that need a
+/// gradient.
+pub type GradsFn<T, E, const N: usize> = [GradFn<T, E, N>; N];
 
 /// A generated backward kernel: `back(extents, g, operands)` is every operand's gradient, as a tuple
 /// `G` whose arrays have static dimension types where the terms' ranks are fixed (so that
@@ -250,9 +265,9 @@ pub type BackFn<T, E, G, const N: usize> =
 /// (rather than inherent methods per kind) so that a call whose kind is unknown, because an operand
 /// is not an operand at all, adds no second error to the one that says so.
 ///
-/// `forward` is the generated forward kernel. `grads` returns the generated gradient kernel: only a
-/// `Var` result calls it, so for a call on arrays the gradient kernel is never named as a value, and
-/// so never compiled to machine code.
+/// `forward` is the generated forward kernel. `grads` returns the generated gradient kernels: only a
+/// `Var` result calls it, so for a call on arrays the gradient kernels are never named as values, and
+/// so never compiled to machine code (nor, by their signature, optimized: see [`GradFn`]).
 pub trait Finish<T, D, const N: usize> {
     /// An `Array<T, D>` for arrays, a `Var<T>` when any operand is a `Var`.
     type Output;

@@ -12,6 +12,8 @@ pub use crate::entry::{
     FitsTerm, IsArray, IsVar, Join, Kind, Operand, SameElement, Static, Typed,
 };
 pub use crate::error::EinsumError;
+
+use crate::entry::GradFn;
 pub use crate::exec::{
     bind_fixed as bind, buffer, executor_calls, fixed_shape, gemm, permute, shaped, sum_to, whole,
     zeros, Exec, Generic, Precompiled,
@@ -20,6 +22,22 @@ pub use crate::kernel::{
     add, add_plane, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, Plane, PlaneMut, View,
     ViewMut,
 };
+
+/// The value of a fallible runtime call in `einsum!`'s gradient kernels, or a panic with the error's
+/// message (they return their gradient through a reference, not a `Result`; see
+/// [`GradFn`](crate::entry::GradFn)).
+#[track_caller]
+#[inline]
+pub fn ok<V>(result: Result<V, EinsumError>) -> V {
+    crate::autograd::unwrap_or_panic(result)
+}
+
+/// `f`, as the function pointer a `Var` node stores: the place where a generated gradient function
+/// (or the executor's closure) is coerced to one, for every element of the array the macro writes.
+#[inline]
+pub fn grad_fn<T, E, const N: usize>(f: GradFn<T, E, N>) -> GradFn<T, E, N> {
+    f
+}
 
 /// The index of the smallest cost (the first on a tie): which of the pairwise orders the macro wrote
 /// runs for these extents.

@@ -1,7 +1,8 @@
 //! Kernels: a [`Contraction`] turned into loops and GEMM calls.
 //!
-//! The emitted block evaluates to the contraction's result (a fresh row-major array); it uses `?` on
-//! allocation, so it must sit in a closure returning `Result<_, EinsumError>`. The extents of every
+//! The emitted block evaluates to the contraction's result (a fresh row-major array); it unwraps the
+//! runtime's fallible calls as its [`Unwrap`] says (with `?`, it must sit in a function returning
+//! `Result<_, EinsumError>`). The extents of every
 //! label are bound (as `n_ident`) before it.
 
 use proc_macro2::{Ident, Span, TokenStream};
@@ -56,8 +57,29 @@ fn extents(labels: &[char]) -> TokenStream {
     quote!([#(#n),*])
 }
 
+/// How generated code unwraps the runtime's fallible calls (allocations, the GEMM).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Unwrap {
+    /// `?`, in a function that returns `Result<_, EinsumError>` (forward kernels, `einsum_vjp!`'s).
+    Try,
+    /// The runtime's `ok`, which panics with the error's message: in `einsum!`'s gradient kernels,
+    /// whose errors would end in that panic anyway (see `emit_grads_fns`).
+    Panic,
+}
+
+impl Unwrap {
+    /// `call`'s value.
+    pub fn apply(self, call: TokenStream) -> TokenStream {
+        let rt = rt();
+        match self {
+            Unwrap::Try => quote!(#call?),
+            Unwrap::Panic => quote!(#rt::ok(#call)),
+        }
+    }
+}
+
 /// `out = einsum(inputs)`, a block evaluating to the result array.
-pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char]) -> TokenStream {
+pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char], u: Unwrap) -> TokenStream {
     let rt = rt();
     let labels: Vec<Vec<char>> = inputs.iter().map(|i| i.labels.clone()).collect();
     let c = plan_contraction(&labels, out);
@@ -67,9 +89,12 @@ pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char]) -> TokenS
         let dims = extents(&input.labels);
         quote!(let #x = #rt::View::new(&#a, [#(#slots),*], #dims);)
     });
-    let reductions = c.reductions.iter().map(|s| emit_bound_step(pattern, &c, s));
+    let reductions = c
+        .reductions
+        .iter()
+        .map(|s| emit_bound_step(pattern, &c, s, u));
     let body = match c.orders.as_slice() {
-        [only] => emit_order(pattern, &c, only),
+        [only] => emit_order(pattern, &c, only, u),
         orders => {
             let costs = orders.iter().map(|o| {
                 let terms = o.costs.iter().map(|labels| {
@@ -79,7 +104,7 @@ pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char]) -> TokenS
                 quote!(#(#terms)+*)
             });
             let arms = orders.iter().enumerate().map(|(k, o)| {
-                let body = emit_order(pattern, &c, o);
+                let body = emit_order(pattern, &c, o, u);
                 if k + 1 == orders.len() {
                     quote!(_ => #body)
                 } else {
@@ -103,10 +128,10 @@ pub fn emit_contraction(pattern: &str, inputs: &[Input], out: &[char]) -> TokenS
 }
 
 /// The steps of one order; the last one's array is the result.
-fn emit_order(pattern: &str, c: &Contraction, order: &Order) -> TokenStream {
+fn emit_order(pattern: &str, c: &Contraction, order: &Order, u: Unwrap) -> TokenStream {
     let (last, steps) = order.steps.split_last().expect("an order has a step");
-    let steps = steps.iter().map(|s| emit_bound_step(pattern, c, s));
-    let result = emit_step(pattern, c, last);
+    let steps = steps.iter().map(|s| emit_bound_step(pattern, c, s, u));
+    let result = emit_step(pattern, c, last, u);
     quote!({
         #(#steps)*
         #result
@@ -114,10 +139,10 @@ fn emit_order(pattern: &str, c: &Contraction, order: &Order) -> TokenStream {
 }
 
 /// A step whose result later steps read: the new array, and a view of it.
-fn emit_bound_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
+fn emit_bound_step(pattern: &str, c: &Contraction, s: &Step, u: Unwrap) -> TokenStream {
     let rt = rt();
     let (a, x) = (array(s.out), view(s.out));
-    let fill = emit_step(pattern, c, s);
+    let fill = emit_step(pattern, c, s, u);
     let labels = &c.tensors[s.out];
     let slots = 0..labels.len();
     let dims = extents(labels);
@@ -129,7 +154,7 @@ fn emit_bound_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
 
 /// One step: an expression for a new array filled by the step's loops (or, when the runtime finds
 /// the step large enough, by its GEMM).
-fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
+fn emit_step(pattern: &str, c: &Contraction, s: &Step, u: Unwrap) -> TokenStream {
     let rt = rt();
     let out_labels = &c.tensors[s.out];
     let dst = local("dst");
@@ -150,8 +175,9 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
             });
         }
         let data = local("data");
+        let buffer = u.apply(quote!(#rt::buffer(#pattern, #dims)));
         return quote! {{
-            let mut #data = #rt::buffer(#pattern, #dims)?;
+            let mut #data = #buffer;
             {
                 let #dst = &mut #data;
                 #loops
@@ -175,7 +201,7 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
                     .position(|m| m == l)
                     .expect("a permuted label is the input's")
             });
-            return quote!(#rt::permute(#pattern, &#x, [#(#order),*])?);
+            return u.apply(quote!(#rt::permute(#pattern, &#x, [#(#order),*])));
         }
     }
     let mut loops = emit_loops(c, s, &dst, Write::Accumulate);
@@ -203,8 +229,9 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
         quote!(&#dims[..])
     };
     let out = local("out");
+    let zeros = u.apply(quote!(#rt::zeros(#pattern, #shape)));
     let into_zeros = quote! {{
-        let mut #out = #rt::zeros(#pattern, #shape)?;
+        let mut #out = #zeros;
         {
             let #dst = &mut #rt::whole(&mut #out, #dims);
             #loops
@@ -215,9 +242,9 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step) -> TokenStream {
     // (and of a type its kernels take), else the loops run into zeros.
     match &s.gemm {
         Some(groups) => {
-            let gemm = emit_gemm(pattern, c, s, groups, &shape, &dims);
+            let gemm = u.apply(emit_gemm(pattern, c, s, groups, &shape, &dims));
             quote! {
-                match #gemm? {
+                match #gemm {
                     ::core::option::Option::Some(#out) => #out,
                     ::core::option::Option::None => #into_zeros,
                 }

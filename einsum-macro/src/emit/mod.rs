@@ -17,7 +17,7 @@ use syn::spanned::Spanned;
 use crate::input::Input;
 use crate::plan::{GradPlan, Plan, TermPlan};
 use bind::{emit_extents, emit_operands, operand_locals, view_locals};
-use kernel::{emit_contraction, local};
+use kernel::{emit_contraction, local, Unwrap};
 
 /// Which macro is being expanded.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -134,19 +134,21 @@ fn kernel_input(view: TokenStream, term: &TermPlan) -> kernel::Input {
     }
 }
 
-/// The generated kernels as functions: `forward` (see [`emit_forward`]), one gradient function per
-/// operand (see [`emit_grad`]) and, around them, what the mode's caller takes: `grads(k, ..)`, the
-/// gradient of operand `k` as an `ArrayD` (for a `Var` node, which asks only for the operands that
-/// need one), or `back(..)`, every gradient as a tuple of arrays with static dimension types (for
-/// `einsum_vjp!`'s closure). Returns the items and the names of `forward` and of that wrapper.
+/// The generated kernels as functions: `forward` (see [`emit_forward`]), the gradient of each
+/// operand (see [`emit_grad`]) and what the mode's caller takes of them: for `einsum!` and
+/// `try_einsum!`, the array of every operand's gradient function (a `Var` node calls those of the
+/// operands that need a gradient; see [`emit_grad_fns`]); for `einsum_vjp!`, `back(..)`, every
+/// gradient as a tuple of arrays with static dimension types. Returns the items, the path of
+/// `forward`, and the expression of the gradients.
 ///
 /// They are functions rather than closures so that they can be kept out of line: the optimizer then
 /// works on each loop nest once, in its own function, instead of again in every caller it would be
 /// inlined into (the runtime's `finish`, `vjp` and the `Var` node). A call pays one function call
-/// for it. They capture nothing, so being functions costs nothing else. They are the default methods
-/// of a trait implemented for one of the runtime's sixteen shard types ([`shard`]), so that rustc
-/// places them in that type's codegen unit: the kernels of different calls are then optimized on
-/// different cores, where plain functions would all go to the unit of the calls' module (see
+/// for it. They capture nothing, so being functions costs nothing else. `forward`, and for
+/// `einsum_vjp!` the gradients, are the default methods of a trait implemented for one of the
+/// runtime's sixteen shard types ([`shard`]), so that rustc places them in that type's codegen
+/// unit: the kernels of different calls are then optimized on different cores, where plain
+/// functions would all go to the unit of the calls' module (see
 /// `einsum_runtime::__private::shard`).
 fn emit_kernel_fns(
     plan: &Plan,
@@ -157,35 +159,39 @@ fn emit_kernel_fns(
     let rt = rt();
     let n = plan.inputs.len();
     let labels = plan.labels().len();
-    let (forward, grads, back) = (local("forward"), local("grads"), local("back"));
     let views = view_locals(n);
     let forward_body = emit_forward(plan, &views);
-    let (k, g) = (local("k"), local("g"));
+    let g = local("g");
     let names: Vec<Ident> = plan.labels().into_iter().map(kernel::extent).collect();
     let grad_fns: Vec<Ident> = (0..n).map(|i| local(&format!("grad{i}"))).collect();
-    let grad_items = (0..n).map(|i| {
-        let grad = plan.grad(i);
-        let body = emit_grad(plan, &grad, &views, &g);
-        let dim = dim_type(grad.target.labels.len());
-        let name = &grad_fns[i];
-        quote! {
-            fn #name<T: #rt::LinalgScalar>(
-                [#(#names),*]: [usize; #labels],
-                #g: #rt::Input<'_, T>,
-                [#(#views),*]: [#rt::Input<'_, T>; #n],
-            ) -> ::core::result::Result<#rt::Array<T, #dim>, #rt::EinsumError> {
-                #body
+    let (forward, back) = (local("forward"), local("back"));
+    let kernels = Ident::new("__EinsumKernels", Span::mixed_site());
+    let host = Ident::new("__EinsumShard", Span::mixed_site());
+    let shard = shard(input);
+    let (in_trait, free, grads) = if mode == Mode::Vjp {
+        let grad_items = (0..n).map(|i| {
+            let grad = plan.grad(i);
+            let body = emit_grad(plan, &grad, &views, &g, Unwrap::Try);
+            let dim = dim_type(grad.target.labels.len());
+            let name = &grad_fns[i];
+            quote! {
+                fn #name<T: #rt::LinalgScalar>(
+                    [#(#names),*]: [usize; #labels],
+                    #g: #rt::Input<'_, T>,
+                    [#(#views),*]: [#rt::Input<'_, T>; #n],
+                ) -> ::core::result::Result<#rt::Array<T, #dim>, #rt::EinsumError> {
+                    #body
+                }
             }
-        }
-    });
-    let (extents, operands) = (local("extents"), local("operands"));
-    let (wrapper, name) = if mode == Mode::Vjp {
+        });
+        let (extents, operands) = (local("extents"), local("operands"));
         let dims = plan
             .inputs
             .iter()
             .map(|t| dim_type(t.labels.len()))
             .collect::<Vec<_>>();
-        let item = quote! {
+        let items = quote! {
+            #(#grad_items)*
             #[inline(never)]
             fn #back<T: #rt::LinalgScalar>(
                 #extents: [usize; #labels],
@@ -195,33 +201,11 @@ fn emit_kernel_fns(
                 ::core::result::Result::Ok((#(Self::#grad_fns(#extents, #g, #operands)?,)*))
             }
         };
-        (item, back)
+        (items, quote!(), quote!(<#host as #kernels>::#back))
     } else {
-        let arms = (0..n).map(|i| {
-            let f = &grad_fns[i];
-            quote!(#i => Self::#f(#extents, #g, #operands).map(#rt::Array::into_dyn),)
-        });
-        let item = quote! {
-            #[inline(never)]
-            fn #grads<T: #rt::LinalgScalar>(
-                #k: usize,
-                #extents: [usize; #labels],
-                #g: #rt::Input<'_, T>,
-                #operands: [#rt::Input<'_, T>; #n],
-            ) -> ::core::result::Result<#rt::ArrayD<T>, #rt::EinsumError> {
-                match #k {
-                    #(#arms)*
-                    _ => ::core::unreachable!("einsum-runtime asked for the gradient of a missing operand"),
-                }
-            }
-        };
-        (item, grads)
+        let items = emit_grad_fns(plan, &grad_fns, &names, &views, &g);
+        (quote!(), items, quote!([#(#rt::grad_fn(#grad_fns)),*]))
     };
-    let kernels = Ident::new("__EinsumKernels", Span::mixed_site());
-    let (shard, host) = (
-        shard(input),
-        Ident::new("__EinsumShard", Span::mixed_site()),
-    );
     let items = quote! {
         trait #kernels {
             #[inline(never)]
@@ -230,14 +214,56 @@ fn emit_kernel_fns(
             ) -> ::core::result::Result<(#rt::Array<T, #dim>, [usize; #labels]), #rt::EinsumError> {
                 #forward_body
             }
-            #(#grad_items)*
-            #wrapper
+            #in_trait
         }
         use #rt::shard::#shard as #host;
         impl #kernels for #host {}
+        #free
     };
-    let path = quote!(<#host as #kernels>);
-    (items, quote!(#path::#forward), quote!(#path::#name))
+    (items, quote!(<#host as #kernels>::#forward), grads)
+}
+
+/// `einsum!`'s gradient functions, one per operand, each of the runtime's type `GradFn`:
+/// `grad(&extents, &g, &operands, &mut slot)` puts the operand's gradient into `slot` and returns
+/// it there.
+///
+/// A call on arrays never runs them, and they are written so that a build in which no call takes
+/// a `Var` spends nothing on them after borrow-checking. An optimized, non-incremental build of a
+/// library records in its metadata, for every function of the crate, the parameter attributes that
+/// rustc deduces from the function's optimized MIR, unless all its parameters and its result are
+/// passed directly (scalars and references); and the metadata stores the optimized MIR of every
+/// reachable generic function, which a default method of a trait that the expansion implements is.
+/// So these are free functions, taking and returning references, and a failed allocation in them
+/// panics (through the runtime's `ok`) instead of returning an `Err`: the `Var` node would panic
+/// on it anyway.
+fn emit_grad_fns(
+    plan: &Plan,
+    grad_fns: &[Ident],
+    names: &[Ident],
+    views: &[Ident],
+    g: &Ident,
+) -> TokenStream {
+    let rt = rt();
+    let n = plan.inputs.len();
+    let labels = names.len();
+    let slot = local("slot");
+    let items = grad_fns.iter().enumerate().map(|(i, name)| {
+        let grad = plan.grad(i);
+        let body = emit_grad(plan, &grad, views, g, Unwrap::Panic);
+        quote! {
+            #[inline(never)]
+            fn #name<'o, T: #rt::LinalgScalar>(
+                &[#(#names),*]: &[usize; #labels],
+                #g: &#rt::Input<'_, T>,
+                &[#(#views),*]: &[#rt::Input<'_, T>; #n],
+                #slot: &'o mut ::core::option::Option<#rt::ArrayD<T>>,
+            ) -> &'o mut #rt::ArrayD<T> {
+                let #g = *#g;
+                #slot.insert(#rt::Array::into_dyn(#body))
+            }
+        }
+    });
+    quote!(#(#items)*)
 }
 
 /// The shard type whose codegen unit a call's kernels go to: `S0` to `S15`, from an FNV-1a hash
@@ -274,7 +300,7 @@ fn emit_forward(plan: &Plan, views: &[Ident]) -> TokenStream {
     let inputs: Vec<kernel::Input> = (views.iter().zip(&plan.inputs))
         .map(|(v, t)| kernel_input(quote!(#v), t))
         .collect();
-    let result = emit_contraction(&plan.pattern, &inputs, &plan.output.distinct());
+    let result = emit_contraction(&plan.pattern, &inputs, &plan.output.distinct(), Unwrap::Try);
     quote! {
         #extents
         ::core::result::Result::Ok((#result, #bound))
@@ -284,7 +310,7 @@ fn emit_forward(plan: &Plan, views: &[Ident]) -> TokenStream {
 /// One operand's gradient: the gradient einsum (the upstream gradient `g` in place of the operand,
 /// the output set to the operand's labels that the others provide), then the epilogue that writes
 /// it through the operand's own term.
-fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenStream {
+fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident, u: Unwrap) -> TokenStream {
     let rt = rt();
     let pattern = &plan.pattern;
     let k = (0..plan.inputs.len())
@@ -298,7 +324,7 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenS
     }));
     let provided = grad.output.distinct();
     let r = local("r");
-    let reduced = emit_contraction(pattern, &inputs, &provided);
+    let reduced = emit_contraction(pattern, &inputs, &provided, u);
 
     // Epilogue: add `r` into a zeroed gradient through the operand's term: labels `r` lacks are
     // broadcast, a repeated label writes only the diagonal, an axis of extent 1 under a longer label
@@ -307,9 +333,14 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenS
     // broadcast).
     let own = grad.target.distinct();
     if own == provided && own.len() == grad.target.labels.len() {
+        let sum = quote!(#rt::sum_to(#pattern, #r, #vk.shape()));
+        let sum = match u {
+            Unwrap::Try => sum,
+            Unwrap::Panic => u.apply(sum),
+        };
         return quote!({
             let #r = #reduced;
-            #rt::sum_to(#pattern, #r, #vk.shape())
+            #sum
         });
     }
     let epilogue = kernel::emit_epilogue(&r, &provided, &grad.target, &own);
@@ -320,11 +351,16 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenS
     } else {
         quote!(#rt::IxDyn(#vk.shape()))
     };
+    let zeros = u.apply(quote!(#rt::zeros(#pattern, #shape)));
+    let value = match u {
+        Unwrap::Try => quote!(::core::result::Result::Ok(#out)),
+        Unwrap::Panic => quote!(#out),
+    };
     quote!({
         let #r = #reduced;
-        let mut #out = #rt::zeros(#pattern, #shape)?;
+        let mut #out = #zeros;
         #epilogue
-        ::core::result::Result::Ok(#out)
+        #value
     })
 }
 
@@ -347,7 +383,7 @@ fn emit_executor(plan: &Plan, mode: Mode) -> (TokenStream, TokenStream, TokenStr
         };
         const #grads: [#rt::GradSpec; #n] = [#(#grad_specs),*];
     };
-    let (views, k, g) = (local("views"), local("k"), local("g"));
+    let (views, g) = (local("views"), local("g"));
     // `Exec` picks the executor compiled in the runtime for f32 and f64 (see its docs).
     let forward = quote!(|#views| {
         use #rt::{Generic as _, Precompiled as _};
@@ -363,10 +399,18 @@ fn emit_executor(plan: &Plan, mode: Mode) -> (TokenStream, TokenStream, TokenStr
             ::core::result::Result::Ok((#(#each)*))
         })
     } else {
-        quote!(|#k, (), #g, #views| {
-            use #rt::{Generic as _, Precompiled as _};
-            (&#rt::Exec::of(&#views)).run_gradient(&#spec, &#grads[#k], (), #g, #views)
-        })
+        // One function per operand (the runtime's `GradFn`), as the generated path has.
+        let slot = local("slot");
+        let each = (0..n).map(|i| {
+            quote!(#rt::grad_fn(|&(), &#g, &#views, #slot| {
+                use #rt::{Generic as _, Precompiled as _};
+                let #views: [_; #n] = #views;
+                #slot.insert(#rt::ok(
+                    (&#rt::Exec::of(&#views)).run_gradient(&#spec, &#grads[#i], (), #g, #views),
+                ))
+            }))
+        });
+        quote!([#(#each),*])
     };
     (items, forward, backward)
 }

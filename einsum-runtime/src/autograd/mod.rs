@@ -566,8 +566,9 @@ pub(crate) fn einsum_var<T: Float, D: Dimension, E: Copy + 'static, const N: usi
             .map(|k| {
                 parents[k].requires_grad().then(|| {
                     let inputs = std::array::from_fn(|i| Input::new(parents[i].data()));
-                    grads(k, extents, Input::new(g), inputs)
-                        .expect("einsum-runtime internal error: gradient of a checked einsum")
+                    let mut slot = None;
+                    grads[k](&extents, &Input::new(g), &inputs, &mut slot);
+                    slot.expect("a gradient kernel fills its slot")
                 })
             })
             .collect()

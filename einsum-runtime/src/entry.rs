@@ -267,7 +267,7 @@ pub type BackFn<T, E, G, const N: usize> =
 ///
 /// `forward` is the generated forward kernel. `grads` returns the generated gradient kernels: only a
 /// `Var` result calls it, so for a call on arrays the gradient kernels are never named as values, and
-/// so never compiled to machine code (nor, by their signature, optimized: see [`GradFn`]).
+/// so never compiled to machine code (nor, by their signature, optimized: see `GradFn`).
 pub trait Finish<T, D, const N: usize> {
     /// An `Array<T, D>` for arrays, a `Var<T>` when any operand is a `Var`.
     type Output;

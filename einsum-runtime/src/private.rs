@@ -25,7 +25,7 @@ pub use crate::kernel::{
 
 /// The value of a fallible runtime call in `einsum!`'s gradient kernels, or a panic with the error's
 /// message (they return their gradient through a reference, not a `Result`; see
-/// [`GradFn`](crate::entry::GradFn)).
+/// `GradFn`).
 #[track_caller]
 #[inline]
 pub fn ok<V>(result: Result<V, EinsumError>) -> V {

@@ -104,7 +104,9 @@
 //! # Compile time
 //!
 //! Every call site is expanded separately, and it includes the gradient kernels of every operand
-//! (they are used when an operand is a [`Var`](crate::Var)). Code size grows with the number of
+//! (they are used when an operand is a [`Var`](crate::Var)). rustc type-checks and borrow-checks
+//! them at every call, but an `einsum!` whose operands are arrays never has them optimized or
+//! compiled to machine code. Code size grows with the number of
 //! operands: a three-operand pattern carries up to 3 candidate orders for the forward pass and for
 //! each gradient, a four-operand one up to 15 (only the orders that can be the cheapest for some
 //! extents are generated; a chain of three matrices has 2). Patterns with `...` or five or more operands expand to a small

@@ -257,9 +257,11 @@ pub type GradsFn<T, E, const N: usize> = [GradFn<T, E, N>; N];
 /// A generated backward kernel: `back(extents, g, operands)` is every operand's gradient, as a tuple
 /// `G` whose arrays have static dimension types where the terms' ranks are fixed (so that
 /// `einsum_vjp!`'s closure hands them on without a round trip through `ArrayD`). What
-/// `einsum_vjp!`'s closure calls.
-pub type BackFn<T, E, G, const N: usize> =
-    for<'g, 'v> fn(E, Input<'g, T>, [Input<'v, T>; N]) -> Result<G, EinsumError>;
+/// `einsum_vjp!`'s closure calls. The macro writes it as a closure that calls each operand's
+/// gradient function in turn; those panic with the error's message where an allocation fails (the
+/// closure that `einsum_vjp!` returns would panic on it anyway), so that no `Result` passes
+/// between them.
+pub type BackFn<T, E, G, const N: usize> = for<'g, 'v> fn(E, Input<'g, T>, [Input<'v, T>; N]) -> G;
 
 /// The last step of `einsum!`/`try_einsum!`: arrays give an array, any `Var` gives a `Var`. A trait
 /// (rather than inherent methods per kind) so that a call whose kind is unknown, because an operand
@@ -359,7 +361,7 @@ where
         if g.raw_dim() != dim {
             unwrap_or_panic(check_gradient_shape(pattern, dim.slice(), g.shape()));
         }
-        unwrap_or_panic(back(extents, Input::new(g), operands))
+        back(extents, Input::new(g), operands)
     };
     (value, back)
 }

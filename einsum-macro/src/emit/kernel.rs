@@ -60,10 +60,10 @@ fn extents(labels: &[char]) -> TokenStream {
 /// How generated code unwraps the runtime's fallible calls (allocations, the GEMM).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Unwrap {
-    /// `?`, in a function that returns `Result<_, EinsumError>` (forward kernels, `einsum_vjp!`'s).
+    /// `?`, in a function that returns `Result<_, EinsumError>` (the forward kernels).
     Try,
-    /// The runtime's `ok`, which panics with the error's message: in `einsum!`'s gradient kernels,
-    /// whose errors would end in that panic anyway (see `emit_grads_fns`).
+    /// The runtime's `ok`, which panics with the error's message: in the gradient kernels, whose
+    /// errors would end in that panic anyway (see `emit_grad`).
     Panic,
 }
 

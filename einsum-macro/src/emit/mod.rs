@@ -137,9 +137,10 @@ fn kernel_input(view: TokenStream, term: &TermPlan) -> kernel::Input {
 /// The generated kernels as functions: `forward` (see [`emit_forward`]), the gradient of each
 /// operand (see [`emit_grad`]) and what the mode's caller takes of them: for `einsum!` and
 /// `try_einsum!`, the array of every operand's gradient function (a `Var` node calls those of the
-/// operands that need a gradient; see [`emit_grad_fns`]); for `einsum_vjp!`, `back(..)`, every
-/// gradient as a tuple of arrays with static dimension types. Returns the items, the path of
-/// `forward`, and the expression of the gradients.
+/// operands that need a gradient; see [`emit_grad_fns`]); for `einsum_vjp!`, the closure
+/// `back(extents, g, operands)` (the runtime's `BackFn`), which calls every gradient function and
+/// gives the gradients as a tuple of arrays with static dimension types. Returns the items, the
+/// path of `forward`, and the expression of the gradients.
 ///
 /// They are functions rather than closures so that they can be kept out of line: the optimizer then
 /// works on each loop nest once, in its own function, instead of again in every caller it would be
@@ -164,44 +165,32 @@ fn emit_kernel_fns(
     let g = local("g");
     let names: Vec<Ident> = plan.labels().into_iter().map(kernel::extent).collect();
     let grad_fns: Vec<Ident> = (0..n).map(|i| local(&format!("grad{i}"))).collect();
-    let (forward, back) = (local("forward"), local("back"));
+    let forward = local("forward");
     let kernels = Ident::new("__EinsumKernels", Span::mixed_site());
     let host = Ident::new("__EinsumShard", Span::mixed_site());
     let shard = shard(input);
     let (in_trait, free, grads) = if mode == Mode::Vjp {
         let grad_items = (0..n).map(|i| {
             let grad = plan.grad(i);
-            let body = emit_grad(plan, &grad, &views, &g, Unwrap::Try);
+            let body = emit_grad(plan, &grad, &views, &g);
             let dim = dim_type(grad.target.labels.len());
             let name = &grad_fns[i];
             quote! {
+                #[inline(never)]
                 fn #name<T: #rt::LinalgScalar>(
                     [#(#names),*]: [usize; #labels],
                     #g: #rt::Input<'_, T>,
                     [#(#views),*]: [#rt::Input<'_, T>; #n],
-                ) -> ::core::result::Result<#rt::Array<T, #dim>, #rt::EinsumError> {
+                ) -> #rt::Array<T, #dim> {
                     #body
                 }
             }
         });
         let (extents, operands) = (local("extents"), local("operands"));
-        let dims = plan
-            .inputs
-            .iter()
-            .map(|t| dim_type(t.labels.len()))
-            .collect::<Vec<_>>();
-        let items = quote! {
-            #(#grad_items)*
-            #[inline(never)]
-            fn #back<T: #rt::LinalgScalar>(
-                #extents: [usize; #labels],
-                #g: #rt::Input<'_, T>,
-                #operands: [#rt::Input<'_, T>; #n],
-            ) -> ::core::result::Result<(#(#rt::Array<T, #dims>,)*), #rt::EinsumError> {
-                ::core::result::Result::Ok((#(Self::#grad_fns(#extents, #g, #operands)?,)*))
-            }
+        let back = quote! {
+            |#extents, #g, #operands| (#(<#host as #kernels>::#grad_fns(#extents, #g, #operands),)*)
         };
-        (items, quote!(), quote!(<#host as #kernels>::#back))
+        (quote!(#(#grad_items)*), quote!(), back)
     } else {
         let items = emit_grad_fns(plan, &grad_fns, &names, &views, &g);
         (quote!(), items, quote!([#(#rt::grad_fn(#grad_fns)),*]))
@@ -249,7 +238,7 @@ fn emit_grad_fns(
     let slot = local("slot");
     let items = grad_fns.iter().enumerate().map(|(i, name)| {
         let grad = plan.grad(i);
-        let body = emit_grad(plan, &grad, views, g, Unwrap::Panic);
+        let body = emit_grad(plan, &grad, views, g);
         quote! {
             #[inline(never)]
             fn #name<'o, T: #rt::LinalgScalar>(
@@ -309,8 +298,11 @@ fn emit_forward(plan: &Plan, views: &[Ident]) -> TokenStream {
 
 /// One operand's gradient: the gradient einsum (the upstream gradient `g` in place of the operand,
 /// the output set to the operand's labels that the others provide), then the epilogue that writes
-/// it through the operand's own term.
-fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident, u: Unwrap) -> TokenStream {
+/// it through the operand's own term. A block evaluating to the gradient array; the fallible runtime
+/// calls in it (allocations, the GEMM) panic with the error's message (the runtime's `ok`): every
+/// caller of a gradient kernel would panic on the error anyway.
+fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenStream {
+    let u = Unwrap::Panic;
     let rt = rt();
     let pattern = &plan.pattern;
     let k = (0..plan.inputs.len())
@@ -333,11 +325,7 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident, u: Unwrap
     // broadcast).
     let own = grad.target.distinct();
     if own == provided && own.len() == grad.target.labels.len() {
-        let sum = quote!(#rt::sum_to(#pattern, #r, #vk.shape()));
-        let sum = match u {
-            Unwrap::Try => sum,
-            Unwrap::Panic => u.apply(sum),
-        };
+        let sum = u.apply(quote!(#rt::sum_to(#pattern, #r, #vk.shape())));
         return quote!({
             let #r = #reduced;
             #sum
@@ -352,15 +340,11 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident, u: Unwrap
         quote!(#rt::IxDyn(#vk.shape()))
     };
     let zeros = u.apply(quote!(#rt::zeros(#pattern, #shape)));
-    let value = match u {
-        Unwrap::Try => quote!(::core::result::Result::Ok(#out)),
-        Unwrap::Panic => quote!(#out),
-    };
     quote!({
         let #r = #reduced;
         let mut #out = #zeros;
         #epilogue
-        #value
+        #out
     })
 }
 
@@ -392,11 +376,11 @@ fn emit_executor(plan: &Plan, mode: Mode) -> (TokenStream, TokenStream, TokenStr
     let backward = if mode == Mode::Vjp {
         // Every operand's gradient, as the tuple `einsum_vjp!`'s closure unpacks.
         let each = (0..n).map(|i| {
-            quote!((&#rt::Exec::of(&#views)).run_gradient(&#spec, &#grads[#i], (), #g, #views)?,)
+            quote!(#rt::ok((&#rt::Exec::of(&#views)).run_gradient(&#spec, &#grads[#i], (), #g, #views)),)
         });
         quote!(|(), #g, #views| {
             use #rt::{Generic as _, Precompiled as _};
-            ::core::result::Result::Ok((#(#each)*))
+            (#(#each)*)
         })
     } else {
         // One function per operand (the runtime's `GradFn`), as the generated path has.

@@ -2,7 +2,8 @@
 //! least 64 contiguous elements run in `einsum-runtime`'s 256-bit loops (four vector accumulators,
 //! then the tail) when the CPU has AVX2 and FMA, and a contiguous elementwise product is one lane.
 //! Lengths on both sides of the threshold and of every accumulator boundary, in every memory
-//! layout, against the naive reference of `common::reference`.
+//! layout, against the naive reference of `common::reference`; strided reductions (a trace, a
+//! product summed against a transposed operand) at the same lengths.
 
 mod common;
 
@@ -37,6 +38,14 @@ fn row_products<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("ij,ij->ij", ops[0], ops[1]).into_dyn()
 }
 
+fn trace<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("ii->", ops[0]).into_dyn()
+}
+
+fn crossed_dot<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("ij,ji->", ops[0], ops[1]).into_dyn()
+}
+
 fn every_length<T: Elem>(seed: &str) {
     let mut rng = Rng::new(seed_of(seed));
     for n in LENGTHS {
@@ -51,6 +60,11 @@ fn every_length<T: Elem>(seed: &str) {
             &[vec![3, n], vec![3, n]],
             &mut rng,
         );
+        // Strided reductions (four running sums, then the tail).
+        if n <= 129 {
+            check_shapes::<T>("ii->", trace, &[vec![n, n]], &mut rng);
+            check_shapes::<T>("ij,ji->", crossed_dot, &[vec![2, n], vec![n, 2]], &mut rng);
+        }
     }
 }
 

@@ -419,8 +419,9 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
     let lb = if TWO { l.b } else { 0 };
     if l.out == 0 {
         // A reduction into one element.
-        // SAFETY: by the contract, a unit-stride input addresses `n` valid elements from its pointer
-        // and a stride-0 input one element; `b` is read only when `TWO`.
+        // SAFETY: by the contract, `i · stride` addresses a valid element of each input for every
+        // `i < n` (a unit-stride input `n` elements from its pointer, a stride-0 input one element),
+        // and `term` is only called with such `i`; `b` is read only when `TWO`.
         let sum = unsafe {
             match (l.a, lb) {
                 (1, 1) if TWO => slice_dot(
@@ -431,12 +432,25 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
                 (0, 1) if TWO => *a * slice_sum(std::slice::from_raw_parts(b, n)),
                 (1, _) if !TWO => slice_sum(std::slice::from_raw_parts(a, n)),
                 _ => {
-                    let mut acc = T::zero();
-                    for i in 0..n as isize {
+                    // Four running sums, so that the additions of a strided reduction (a trace, a
+                    // sum down a column) overlap instead of waiting for each other.
+                    let term = |i: usize| {
+                        let i = i as isize;
                         let x = *a.offset(i * l.a);
-                        acc = acc + if TWO { x * *b.offset(i * l.b) } else { x };
+                        if TWO {
+                            x * *b.offset(i * l.b)
+                        } else {
+                            x
+                        }
+                    };
+                    let mut acc = [T::zero(); 4];
+                    let whole = n - n % 4;
+                    for i in (0..whole).step_by(4) {
+                        for (k, acc) in acc.iter_mut().enumerate() {
+                            *acc = *acc + term(i + k);
+                        }
                     }
-                    acc
+                    (whole..n).fold((acc[0] + acc[1]) + (acc[2] + acc[3]), |s, i| s + term(i))
                 }
             }
         };

@@ -213,6 +213,20 @@ fn reductions(c: &mut Criterion) {
     });
     group.finish();
 
+    // Row sums: each contiguous row summed as one lane. With short rows (four elements) the same
+    // loops pay a lane call per row; that group shows the price.
+    for (rows, cols) in [(256, 256), (4096, 4)] {
+        let m = matrix(rows, cols, 12);
+        let mut group = c.benchmark_group(format!("row sums ij->i {rows}x{cols}"));
+        group.bench_function("einsum", |bench| {
+            bench.iter(|| einsum!("ij->i", black_box(&m)));
+        });
+        group.bench_function("ndarray sum_axis(1)", |bench| {
+            bench.iter(|| black_box(&m).sum_axis(Axis(1)));
+        });
+        group.finish();
+    }
+
     let mut group = c.benchmark_group("dot i,i-> 65536");
     let v = Array1::from_shape_fn(1 << 16, |i| (i % 7) as f64);
     group.bench_function("einsum", |bench| {

@@ -1,6 +1,6 @@
 //! Sums, dot products and elementwise products over long lanes: `f32`/`f64` reductions over at
-//! least 64 contiguous elements run in `einsum-runtime`'s 256-bit loops (four vector accumulators,
-//! then the tail) when the CPU has AVX2 and FMA, and a contiguous elementwise product is one lane.
+//! least 64 contiguous elements run in `einsum-runtime`'s vector loops (four vector accumulators,
+//! then the tail) when the CPU has AVX2 and FMA (512-bit registers with AVX-512F), and a contiguous elementwise product is one lane.
 //! Lengths on both sides of the threshold and of every accumulator boundary, in every memory
 //! layout, against the naive reference of `common::reference`; strided reductions (a trace, a
 //! product summed against a transposed operand) at the same lengths.
@@ -11,7 +11,8 @@ use common::{checks::check_shapes, elem::*, rng::*};
 use einsum_runtime::einsum;
 use ndarray::{ArrayD, ArrayViewD};
 
-/// Around the threshold (64) and the step of four vectors (16 `f64`s, 32 `f32`s).
+/// Around the threshold (64) and the step of four vectors (16 `f64`s and 32 `f32`s in 256-bit
+/// registers, 32 and 64 in 512-bit ones).
 const LENGTHS: [usize; 11] = [1, 31, 33, 63, 64, 65, 95, 127, 128, 129, 1000];
 
 fn sum<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {

@@ -288,12 +288,21 @@ fn step(tensors: &[Vec<char>], inputs: Vec<TensorId>, id: TensorId, out: &[char]
             }
         }
     }
-    // Innermost: the label that is the last axis of most tensors (unit stride when row-major); on a
-    // tie, one of the result (its lanes are written without a reduction), then the later one.
+    // Innermost: the label that is the last axis of most tensors (unit stride when row-major). On a
+    // tie: for a single input, its last label if that one is summed (`ij->i` sums each contiguous
+    // row in one vectorized, pairwise lane, where running down the columns would add every element
+    // to a running sum through a strided, scalar loop); then one of the result (its lanes are
+    // written without a reduction); then the later one.
     let score = |l: char| {
         let last = |t: &[char]| t.last() == Some(&l);
         let n = usize::from(last(out)) + ins.iter().filter(|t| last(t)).count();
-        (n, usize::from(out.contains(&l)))
+        let summed_row = matches!(ins.as_slice(), [t] if last(t)) && !out.contains(&l);
+        let tie = if summed_row {
+            2
+        } else {
+            usize::from(out.contains(&l))
+        };
+        (n, tie)
     };
     let innermost = all
         .iter()
@@ -386,6 +395,14 @@ mod tests {
         let c = plan_contraction(&[labels("ij"), labels("j")], &labels("i"));
         assert_eq!(c.orders[0].steps[0].loops, labels("ij"));
         let c = plan_contraction(&[labels("ij")], &labels(""));
+        assert_eq!(c.orders[0].steps[0].loops, labels("ij"));
+        // A single input's contiguous rows are summed as lanes, not down the columns.
+        let c = plan_contraction(&[labels("ij")], &labels("i"));
+        assert_eq!(c.orders[0].steps[0].loops, labels("ij"));
+        let c = plan_contraction(&[labels("bij")], &labels("bi"));
+        assert_eq!(c.orders[0].steps[0].loops, labels("bij"));
+        // Summing the rows themselves keeps the result's lanes innermost.
+        let c = plan_contraction(&[labels("ij")], &labels("j"));
         assert_eq!(c.orders[0].steps[0].loops, labels("ij"));
     }
 

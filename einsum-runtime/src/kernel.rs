@@ -511,7 +511,8 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
 }
 
 /// Steps (of four vectors) that [`wide_sum`] and [`wide_dot`] accumulate in one block before
-/// they sum longer lanes pairwise: 2048 `f32`s or 1024 `f64`s.
+/// they sum longer lanes pairwise: 2048 `f32`s or 1024 `f64`s in 256-bit registers, twice that in
+/// 512-bit ones.
 const BLOCK_STEPS: usize = 64;
 
 /// Lanes at least this long reduce in [`wide_sum`] / [`wide_dot`] (when the element type is `f32` or
@@ -519,7 +520,7 @@ const BLOCK_STEPS: usize = 64;
 const WIDE_LANE: usize = 64;
 
 /// Lanes longer than this are summed in halves (pairwise) by [`slice_sum`] and [`slice_dot`] when
-/// the 256-bit loops do not take them.
+/// the vector loops do not take them.
 const PAIRWISE: usize = 2048;
 
 /// Eight independent accumulators, so that the reduction pipelines (and vectorizes for integers);
@@ -588,8 +589,9 @@ fn value_as<U: 'static, T: 'static>(v: U) -> T {
     unsafe { std::mem::transmute_copy(&v) }
 }
 
-/// `Σ a[i]` in 256-bit registers when `T` is `f32` or `f64` and the CPU has AVX2 and FMA; `None`
-/// otherwise. The bodies are compiled once, in this crate.
+/// `Σ a[i]` in vector registers when `T` is `f32` or `f64` and the CPU has AVX2 and FMA (512-bit
+/// registers where it also has AVX-512F, with the feature `avx512`); `None` otherwise. The bodies are compiled once, in this
+/// crate.
 fn wide_sum<T: 'static>(a: &[T]) -> Option<T> {
     if !avx2_fma() {
         return None;
@@ -614,143 +616,128 @@ fn wide_dot<T: 'static>(a: &[T], b: &[T]) -> Option<T> {
     }
 }
 
-macro_rules! wide_reductions {
-    ($t:ty, $sum:ident, $dot:ident, $sum_avx:ident, $dot_avx:ident, $sum_vec:ident,
-     $dot_vec:ident, $vec:ty, $lanes:literal, $zero:ident, $load:ident, $add:ident,
-     $fmadd:ident, $store:ident) => {
-        /// The sum of `a` (see [`wide_sum`]).
-        #[inline(never)]
-        fn $sum(a: &[$t]) -> $t {
-            // SAFETY: only called after `avx2_fma()` held.
-            unsafe { $sum_avx(a) }
-        }
+/// Whether the CPU has AVX-512F (cached by the standard library after the first question).
+#[cfg(target_arch = "x86_64")]
+fn avx512f() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
 
-        /// The dot product of `a` and `b`, of equal lengths (see [`wide_dot`]).
-        #[inline(never)]
-        fn $dot(a: &[$t], b: &[$t]) -> $t {
-            // SAFETY: only called after `avx2_fma()` held.
-            unsafe { $dot_avx(a, b) }
-        }
-
-        /// The vector sum of `a`, whose length is a multiple of four vectors: four vector
-        /// accumulators (so that four additions are in flight) over a block of at most
-        /// [`BLOCK_STEPS`] steps, and longer lanes split in halves, each summed so, and added
-        /// (pairwise summation: an element meets partial sums of at most a block, then
-        /// `log2(len / block)` additions, instead of one running sum per vector lane over the whole
-        /// lane).
-        ///
-        /// # Safety
-        /// The CPU has AVX2 and FMA.
+/// The sum and dot product of one element type in the vector registers of one instruction set: a
+/// module `$isa` with `sum` and `dot`, compiled with `$feature` enabled.
+///
+/// With 512-bit registers the same loop keeps twice the bytes in flight per step (the A/B of the
+/// `sum-2048` and `inner-2048` workloads is in `docs/benchmarks.md`, "Reductions in 512-bit
+/// registers").
+macro_rules! vector_reductions {
+    ($isa:ident, $feature:literal, $t:ty, $vec:ty, $lanes:literal, $zero:ident, $load:ident,
+     $add:ident, $fmadd:ident, $store:ident) => {
         #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $sum_vec(a: &[$t]) -> $vec {
+        mod $isa {
+            use super::BLOCK_STEPS;
             use std::arch::x86_64::*;
+
+            /// Elements per step: four vectors.
             const STEP: usize = 4 * $lanes;
-            if a.len() > BLOCK_STEPS * STEP {
-                let half = a.len() / STEP / 2 * STEP;
-                // SAFETY: the same CPU features; both halves are multiples of `STEP` long.
-                return unsafe { $add($sum_vec(&a[..half]), $sum_vec(&a[half..])) };
-            }
-            let mut acc = [$zero(); 4];
-            for c in a.chunks_exact(STEP) {
-                for (k, acc) in acc.iter_mut().enumerate() {
-                    // SAFETY: `c` holds `STEP` elements, so `k · lanes .. (k + 1) · lanes` are in it.
-                    *acc = $add(*acc, unsafe { $load(c.as_ptr().add(k * $lanes)) });
+
+            /// The vector sum of `a`, whose length is a multiple of [`STEP`]: four vector
+            /// accumulators (so that four additions are in flight) over a block of at most
+            /// [`BLOCK_STEPS`] steps, and longer lanes split in halves, each summed so, and added
+            /// (pairwise summation: an element meets partial sums of at most a block, then
+            /// `log2(len / block)` additions, instead of one running sum per vector lane over the
+            /// whole lane).
+            ///
+            /// # Safety
+            /// The CPU has the instruction set of `$feature`.
+            #[target_feature(enable = $feature)]
+            unsafe fn sum_vec(a: &[$t]) -> $vec {
+                if a.len() > BLOCK_STEPS * STEP {
+                    let half = a.len() / STEP / 2 * STEP;
+                    // SAFETY: the same CPU features; both halves are multiples of `STEP` long.
+                    return unsafe { $add(sum_vec(&a[..half]), sum_vec(&a[half..])) };
                 }
+                let mut acc = [$zero(); 4];
+                for c in a.chunks_exact(STEP) {
+                    for (k, acc) in acc.iter_mut().enumerate() {
+                        // SAFETY: `c` holds `STEP` elements, so `k · lanes .. (k + 1) · lanes` are
+                        // in it.
+                        *acc = $add(*acc, unsafe { $load(c.as_ptr().add(k * $lanes)) });
+                    }
+                }
+                $add($add(acc[0], acc[1]), $add(acc[2], acc[3]))
             }
-            $add($add(acc[0], acc[1]), $add(acc[2], acc[3]))
-        }
 
-        /// As the vector sum, for `Σ a[i] · b[i]` with fused multiply-adds.
-        ///
-        /// # Safety
-        /// The CPU has AVX2 and FMA; `a` and `b` have the same length, a multiple of four vectors.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $dot_vec(a: &[$t], b: &[$t]) -> $vec {
-            use std::arch::x86_64::*;
-            const STEP: usize = 4 * $lanes;
-            if a.len() > BLOCK_STEPS * STEP {
-                let half = a.len() / STEP / 2 * STEP;
-                // SAFETY: the same CPU features; the halves of `a` and `b` have equal lengths, multiples
-                // of `STEP`.
-                return unsafe {
-                    $add(
-                        $dot_vec(&a[..half], &b[..half]),
-                        $dot_vec(&a[half..], &b[half..]),
-                    )
-                };
-            }
-            let mut acc = [$zero(); 4];
-            for (x, y) in a.chunks_exact(STEP).zip(b.chunks_exact(STEP)) {
-                for (k, acc) in acc.iter_mut().enumerate() {
-                    // SAFETY: `x` and `y` hold `STEP` elements each, so this vector is in both.
-                    *acc = unsafe {
-                        $fmadd(
-                            $load(x.as_ptr().add(k * $lanes)),
-                            $load(y.as_ptr().add(k * $lanes)),
-                            *acc,
+            /// As [`sum_vec`], for `Σ a[i] · b[i]` with fused multiply-adds.
+            ///
+            /// # Safety
+            /// The CPU has the instruction set of `$feature`; `a` and `b` have the same length, a
+            /// multiple of [`STEP`].
+            #[target_feature(enable = $feature)]
+            unsafe fn dot_vec(a: &[$t], b: &[$t]) -> $vec {
+                if a.len() > BLOCK_STEPS * STEP {
+                    let half = a.len() / STEP / 2 * STEP;
+                    // SAFETY: the same CPU features; the halves of `a` and `b` have equal lengths,
+                    // multiples of `STEP`.
+                    return unsafe {
+                        $add(
+                            dot_vec(&a[..half], &b[..half]),
+                            dot_vec(&a[half..], &b[half..]),
                         )
                     };
                 }
+                let mut acc = [$zero(); 4];
+                for (x, y) in a.chunks_exact(STEP).zip(b.chunks_exact(STEP)) {
+                    for (k, acc) in acc.iter_mut().enumerate() {
+                        // SAFETY: `x` and `y` hold `STEP` elements each, so this vector is in both.
+                        *acc = unsafe {
+                            $fmadd(
+                                $load(x.as_ptr().add(k * $lanes)),
+                                $load(y.as_ptr().add(k * $lanes)),
+                                *acc,
+                            )
+                        };
+                    }
+                }
+                $add($add(acc[0], acc[1]), $add(acc[2], acc[3]))
             }
-            $add($add(acc[0], acc[1]), $add(acc[2], acc[3]))
-        }
 
-        /// The sum of `a`: the vector sum over the whole steps, then the tail.
-        ///
-        /// # Safety
-        /// The CPU has AVX2 and FMA.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $sum_avx(a: &[$t]) -> $t {
-            use std::arch::x86_64::*;
-            let n = a.len() - a.len() % (4 * $lanes);
-            let mut lanes = [0.0; $lanes];
-            // SAFETY: the same CPU features, on a multiple of four vectors; `lanes` holds one
-            // vector's elements.
-            unsafe { $store(lanes.as_mut_ptr(), $sum_vec(&a[..n])) };
-            lanes.iter().sum::<$t>() + a[n..].iter().sum::<$t>()
-        }
+            /// The sum of `a`: the vector sum over the whole steps, then the tail.
+            ///
+            /// # Safety
+            /// The CPU has the instruction set of `$feature`.
+            #[target_feature(enable = $feature)]
+            pub(super) unsafe fn sum(a: &[$t]) -> $t {
+                let n = a.len() - a.len() % STEP;
+                let mut lanes = [0.0; $lanes];
+                // SAFETY: the same CPU features, on a multiple of four vectors; `lanes` holds one
+                // vector's elements.
+                unsafe { $store(lanes.as_mut_ptr(), sum_vec(&a[..n])) };
+                lanes.iter().sum::<$t>() + a[n..].iter().sum::<$t>()
+            }
 
-        /// The dot product of `a` and `b`: the vector dot product over the whole steps, then the tail.
-        ///
-        /// # Safety
-        /// The CPU has AVX2 and FMA; `a` and `b` have the same length.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $dot_avx(a: &[$t], b: &[$t]) -> $t {
-            use std::arch::x86_64::*;
-            let n = a.len() - a.len() % (4 * $lanes);
-            let mut lanes = [0.0; $lanes];
-            // SAFETY: the same CPU features, on equal lengths that are a multiple of four vectors;
-            // `lanes` holds one vector's elements.
-            unsafe { $store(lanes.as_mut_ptr(), $dot_vec(&a[..n], &b[..n])) };
-            let tail: $t = a[n..].iter().zip(&b[n..]).map(|(x, y)| x * y).sum();
-            lanes.iter().sum::<$t>() + tail
-        }
-
-        #[cfg(not(target_arch = "x86_64"))]
-        unsafe fn $sum_avx(_: &[$t]) -> $t {
-            unreachable!("einsum-runtime internal error: AVX2 outside x86-64")
-        }
-
-        #[cfg(not(target_arch = "x86_64"))]
-        unsafe fn $dot_avx(_: &[$t], _: &[$t]) -> $t {
-            unreachable!("einsum-runtime internal error: AVX2 outside x86-64")
+            /// The dot product of `a` and `b`: the vector dot product over the whole steps, then
+            /// the tail.
+            ///
+            /// # Safety
+            /// The CPU has the instruction set of `$feature`; `a` and `b` have the same length.
+            #[target_feature(enable = $feature)]
+            pub(super) unsafe fn dot(a: &[$t], b: &[$t]) -> $t {
+                let n = a.len() - a.len() % STEP;
+                let mut lanes = [0.0; $lanes];
+                // SAFETY: the same CPU features, on equal lengths that are a multiple of four
+                // vectors; `lanes` holds one vector's elements.
+                unsafe { $store(lanes.as_mut_ptr(), dot_vec(&a[..n], &b[..n])) };
+                let tail: $t = a[n..].iter().zip(&b[n..]).map(|(x, y)| x * y).sum();
+                lanes.iter().sum::<$t>() + tail
+            }
         }
     };
 }
 
-wide_reductions!(
+vector_reductions!(
+    avx2_f64,
+    "avx2,fma",
     f64,
-    sum_f64,
-    dot_f64,
-    sum_f64_avx2,
-    dot_f64_avx2,
-    sum_f64_vec,
-    dot_f64_vec,
-    std::arch::x86_64::__m256d,
+    __m256d,
     4,
     _mm256_setzero_pd,
     _mm256_loadu_pd,
@@ -758,15 +745,11 @@ wide_reductions!(
     _mm256_fmadd_pd,
     _mm256_storeu_pd
 );
-wide_reductions!(
+vector_reductions!(
+    avx2_f32,
+    "avx2,fma",
     f32,
-    sum_f32,
-    dot_f32,
-    sum_f32_avx2,
-    dot_f32_avx2,
-    sum_f32_vec,
-    dot_f32_vec,
-    std::arch::x86_64::__m256,
+    __m256,
     8,
     _mm256_setzero_ps,
     _mm256_loadu_ps,
@@ -774,6 +757,84 @@ wide_reductions!(
     _mm256_fmadd_ps,
     _mm256_storeu_ps
 );
+vector_reductions!(
+    avx512_f64,
+    "avx512f",
+    f64,
+    __m512d,
+    8,
+    _mm512_setzero_pd,
+    _mm512_loadu_pd,
+    _mm512_add_pd,
+    _mm512_fmadd_pd,
+    _mm512_storeu_pd
+);
+vector_reductions!(
+    avx512_f32,
+    "avx512f",
+    f32,
+    __m512,
+    16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_add_ps,
+    _mm512_fmadd_ps,
+    _mm512_storeu_ps
+);
+
+/// The entries of [`wide_sum`] and [`wide_dot`] for one element type: the 512-bit loops where the
+/// CPU has AVX-512F (and the crate's feature `avx512` is on, as by default), the 256-bit ones
+/// otherwise.
+macro_rules! wide_entries {
+    ($t:ty, $sum:ident, $dot:ident, $avx2:ident, $avx512:ident) => {
+        /// The sum of `a` (see [`wide_sum`]); only called after `avx2_fma()` held.
+        #[inline(never)]
+        fn $sum(a: &[$t]) -> $t {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if cfg!(feature = "avx512") && avx512f() {
+                    // SAFETY: the CPU has AVX-512F (just asked).
+                    return unsafe { $avx512::sum(a) };
+                }
+                // SAFETY: the CPU has AVX2 and FMA (the callers' check).
+                unsafe { $avx2::sum(a) }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            unreachable!(
+                "einsum-runtime internal error: AVX2 outside x86-64 ({})",
+                a.len()
+            )
+        }
+
+        /// The dot product of `a` and `b`, of equal lengths (see [`wide_dot`]); only called after
+        /// `avx2_fma()` held.
+        #[inline(never)]
+        fn $dot(a: &[$t], b: &[$t]) -> $t {
+            assert_eq!(
+                a.len(),
+                b.len(),
+                "einsum-runtime internal error: a dot product of unequal lanes"
+            );
+            #[cfg(target_arch = "x86_64")]
+            {
+                if cfg!(feature = "avx512") && avx512f() {
+                    // SAFETY: the CPU has AVX-512F (just asked); the lengths are equal (asserted).
+                    return unsafe { $avx512::dot(a, b) };
+                }
+                // SAFETY: the CPU has AVX2 and FMA (the callers' check); equal lengths (asserted).
+                unsafe { $avx2::dot(a, b) }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            unreachable!(
+                "einsum-runtime internal error: AVX2 outside x86-64 ({})",
+                a.len()
+            )
+        }
+    };
+}
+
+wide_entries!(f64, sum_f64, dot_f64, avx2_f64, avx512_f64);
+wide_entries!(f32, sum_f32, dot_f32, avx2_f32, avx512_f32);
 
 // ---------------------------------------------------------------------------------------------------
 // Typed views and lanes: what the code that the macro generates runs on.

@@ -83,8 +83,8 @@
 //! of a 2048² `f64` transpose on the machine of `docs/benchmarks.md`. Where huge pages are disabled
 //! (`/sys/kernel/mm/transparent_hugepage/enabled` set to `never`) the advice changes nothing.
 //!
-//! Sums and dot products over contiguous `f32`/`f64` lanes run in 256-bit registers with several
-//! accumulators; a pattern that sums everything (`"ij->"`, `"ij,ij->"`) of contiguous operands is
+//! Sums and dot products over contiguous `f32`/`f64` lanes run in 256-bit registers (512-bit ones
+//! where the CPU has AVX-512F) with several accumulators; a pattern that sums everything (`"ij->"`, `"ij,ij->"`) of contiguous operands is
 //! one such lane. Lanes longer than a few thousand elements are summed pairwise (in blocks whose
 //! sums are added in halves), so the rounding error of a long `f32` sum grows with the logarithm of
 //! its length, not with the length (at no cost measurable in `docs/benchmarks.md`).

@@ -626,8 +626,8 @@ fn avx512f() -> bool {
 /// module `$isa` with `sum` and `dot`, compiled with `$feature` enabled.
 ///
 /// With 512-bit registers the same loop keeps twice the bytes in flight per step (the A/B of the
-/// `sum-2048` and `inner-2048` workloads is in `docs/benchmarks.md`, "Reductions in 512-bit
-/// registers").
+/// `sum-2048` and `inner-2048` workloads is in `docs/benchmarks.md`, "Memory-bound rows on
+/// 27a486d").
 macro_rules! vector_reductions {
     ($isa:ident, $feature:literal, $t:ty, $vec:ty, $lanes:literal, $zero:ident, $load:ident,
      $add:ident, $fmadd:ident, $store:ident) => {

@@ -1,9 +1,9 @@
 //! Sums, dot products and elementwise products over long lanes: `f32`/`f64` reductions over at
 //! least 64 contiguous elements run in `einsum-runtime`'s vector loops (four vector accumulators,
-//! then the tail) when the CPU has AVX2 and FMA (512-bit registers with AVX-512F), and a contiguous elementwise product is one lane.
-//! Lengths on both sides of the threshold and of every accumulator boundary, in every memory
-//! layout, against the naive reference of `common::reference`; strided reductions (a trace, a
-//! product summed against a transposed operand) at the same lengths.
+//! then the tail) when the CPU has AVX2 and FMA (512-bit registers with AVX-512F), and a contiguous
+//! elementwise product is one lane. Lengths on both sides of the threshold and of every accumulator
+//! boundary, in every memory layout, against the naive reference of `common::reference`; strided
+//! reductions (a trace, a product summed against a transposed operand) at the same lengths.
 
 mod common;
 

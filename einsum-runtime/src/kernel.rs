@@ -590,8 +590,8 @@ fn value_as<U: 'static, T: 'static>(v: U) -> T {
 }
 
 /// `Σ a[i]` in vector registers when `T` is `f32` or `f64` and the CPU has AVX2 and FMA (512-bit
-/// registers where it also has AVX-512F, with the feature `avx512`); `None` otherwise. The bodies are compiled once, in this
-/// crate.
+/// registers where it also has AVX-512F, with the feature `avx512`); `None` otherwise. The bodies
+/// are compiled once, in this crate.
 fn wide_sum<T: 'static>(a: &[T]) -> Option<T> {
     if !avx2_fma() {
         return None;

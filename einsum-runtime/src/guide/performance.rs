@@ -84,10 +84,11 @@
 //! (`/sys/kernel/mm/transparent_hugepage/enabled` set to `never`) the advice changes nothing.
 //!
 //! Sums and dot products over contiguous `f32`/`f64` lanes run in 256-bit registers (512-bit ones
-//! where the CPU has AVX-512F) with several accumulators; a pattern that sums everything (`"ij->"`, `"ij,ij->"`) of contiguous operands is
-//! one such lane. Lanes longer than a few thousand elements are summed pairwise (in blocks whose
-//! sums are added in halves), so the rounding error of a long `f32` sum grows with the logarithm of
-//! its length, not with the length (at no cost measurable in `docs/benchmarks.md`).
+//! where the CPU has AVX-512F) with several accumulators; a pattern that sums everything (`"ij->"`,
+//! `"ij,ij->"`) of contiguous operands is one such lane. Lanes longer than a few thousand elements
+//! are summed pairwise (in blocks whose sums are added in halves), so the rounding error of a long
+//! `f32` sum grows with the logarithm of its length, not with the length (at no cost measurable in
+//! `docs/benchmarks.md`).
 //!
 //! If one operand is used by many calls in a layout the kernels read badly, converting it once with
 //! [`as_standard_layout`](ndarray::ArrayRef::as_standard_layout) can pay.

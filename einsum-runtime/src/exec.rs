@@ -774,18 +774,20 @@ where
     kernel::row_major(ndarray::IntoDimension::into_dimension(shape), data)
 }
 
-/// The new row-major array of a GEMM-shaped step (`shape`, with extents `dims`): `a · b` with the
-/// static `groups` of the generated code, written once by the runtime's GEMM route, without zeroing
-/// it first. `None` when the route does not take the step (too small for a GEMM to pay, or an element
-/// type other than `f32` and `f64`): the generated loops then run into zeros. `TooLarge` if it cannot
-/// be allocated.
+/// The new row-major array of a GEMM-shaped step (`shape`, with extents `dims`), as
+/// [`Product::Written`]: `a · b` with the static `groups` of the generated code, written once by the
+/// runtime's GEMM route, without zeroing it first. When the route does not take the step (too small
+/// for a GEMM to pay, or an element type other than `f32` and `f64`), the same allocation zeroed, as
+/// [`Product::Zeroed`], for the generated loops to add into. `TooLarge` if it cannot be allocated.
 ///
 /// Out of line, with the GEMM route's entry inlined into it: compiled once per element type, result
 /// dimension type and ranks in the calling crate, not once per generated step. Inlined into every
 /// step, it made the 3x4 times 4x5 product of `examples/tiny_loop.rs` about 120 of its 1 500
 /// instructions cheaper (callgrind), while the 50 `einsum!` and 50 `einsum_vjp!` patterns of
-/// `scripts/compile_time.py` added 12.7 s to a release rebuild on the 2-core machine of those results, against 8.7 s now (with the two
-/// smaller changes of that commit; `docs/benchmarks.md`, section 2, "Results on f3d8b07").
+/// `scripts/compile_time.py` added 12.7 s to a release rebuild on the 2-core machine of those
+/// results, against 8.7 s now (with the two smaller changes of that commit; `docs/benchmarks.md`,
+/// section 2, "Results on f3d8b07"). Handing back the zeroed result, rather than `None` for the
+/// step to allocate its own, leaves one fallible call fewer in every generated GEMM-shaped step.
 ///
 /// # Panics
 /// If `groups` does not fit the views' ranks, or the views and `dims` disagree on a side of the
@@ -804,13 +806,30 @@ pub fn gemm<
     a: &kernel::View<'_, T, NA>,
     b: &kernel::View<'_, T, NB>,
     groups: &kernel::Gemm<'_>,
-) -> Result<Option<ndarray::Array<T, Sh::Dim>>, EinsumError> {
+) -> Result<Product<ndarray::Array<T, Sh::Dim>>, EinsumError> {
+    let dim = shape.into_dimension();
     if !kernel::gemm_takes::<T>() {
-        return Ok(None);
+        return Ok(Product::Zeroed(kernel::row_major(
+            dim,
+            alloc_zeros(&dims, pattern)?,
+        )));
     }
     let mut buf = alloc_empty::<T>(&dims, pattern)?;
-    Ok(kernel::gemm(&mut buf, dims, a, b, *groups)
-        .then(|| kernel::row_major(shape.into_dimension(), buf)))
+    if kernel::gemm(&mut buf, dims, a, b, *groups) {
+        return Ok(Product::Written(kernel::row_major(dim, buf)));
+    }
+    // `alloc_empty` made room for every element (their count fits, so the product does not
+    // overflow); zeroing them there costs less than a second allocation.
+    buf.resize(dims.iter().product(), T::zero());
+    Ok(Product::Zeroed(kernel::row_major(dim, buf)))
+}
+
+/// The result of a GEMM-shaped step, from [`gemm`].
+pub enum Product<A> {
+    /// Written by the runtime's GEMM route: the step's result.
+    Written(A),
+    /// Zeros, because the route did not take the step: the generated loops add the product into it.
+    Zeroed(A),
 }
 
 /// The new row-major array of `x` with its slots in `order` (slot `order[j]` as axis `j`): what a

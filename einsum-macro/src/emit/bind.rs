@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::Expr;
 
-use super::kernel::{extent, local};
+use super::kernel::{extent, local, try_value};
 use super::rt;
 use crate::input::Input;
 use crate::plan::Plan;
@@ -116,14 +116,17 @@ pub fn emit_extents(plan: &Plan, views: &[Ident], bound: &Ident) -> TokenStream 
         });
         quote!(&[#(#slots),*])
     });
-    quote! {
-        let #bound = #rt::bind(
+    let bind = try_value(quote! {
+        #rt::bind(
             #pattern,
             [#(#labels),*],
             &[#(#terms),*],
             &[#(#axes),*],
             &[#(#views.shape()),*],
-        )?;
+        )
+    });
+    quote! {
+        let #bound = #bind;
         let [#(#names),*] = #bound;
     }
 }

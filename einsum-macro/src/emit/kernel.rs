@@ -60,7 +60,8 @@ fn extents(labels: &[char]) -> TokenStream {
 /// How generated code unwraps the runtime's fallible calls (allocations, the GEMM).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Unwrap {
-    /// `?`, in a function that returns `Result<_, EinsumError>` (the forward kernels).
+    /// An early return of the error, in a function that returns `Result<_, EinsumError>` (the
+    /// forward kernels); see [`try_value`].
     Try,
     /// The runtime's `ok`, which panics with the error's message: in the gradient kernels, whose
     /// errors would end in that panic anyway (see `emit_grad`).
@@ -72,8 +73,24 @@ impl Unwrap {
     pub fn apply(self, call: TokenStream) -> TokenStream {
         let rt = rt();
         match self {
-            Unwrap::Try => quote!(#call?),
+            Unwrap::Try => try_value(call),
             Unwrap::Panic => quote!(#rt::ok(#call)),
+        }
+    }
+}
+
+/// `call`'s value, or a return of its error: what `call?` does, written as the `match` it means.
+///
+/// `?` goes through the `Try` and `FromResidual` traits (and `From` for the error), which the type
+/// checker resolves and the borrow checker checks at every use; the plain `match` costs neither. On
+/// the 50 `einsum!` calls of `scripts/compile_time.py`'s probe it took 8 % off the debug rebuild
+/// (see docs/benchmarks.md, section 2). The error types are the same, so nothing is converted.
+pub fn try_value(call: TokenStream) -> TokenStream {
+    let (v, e) = (local("ok"), local("err"));
+    quote! {
+        match #call {
+            ::core::result::Result::Ok(#v) => #v,
+            ::core::result::Result::Err(#e) => return ::core::result::Result::Err(#e),
         }
     }
 }
@@ -229,28 +246,55 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step, u: Unwrap) -> TokenStream
         quote!(&#dims[..])
     };
     let out = local("out");
-    let zeros = u.apply(quote!(#rt::zeros(#pattern, #shape)));
-    let into_zeros = quote! {{
-        let mut #out = #zeros;
-        {
-            let #dst = &mut #rt::whole(&mut #out, #dims);
-            #loops
-        }
-        #out
+    let fill = quote! {{
+        let #dst = &mut #rt::whole(&mut #out, #dims);
+        #loops
     }};
     // A GEMM-shaped step: the runtime's GEMM writes the new array once when the step is large enough
-    // (and of a type its kernels take), else the loops run into zeros.
+    // (and of a type its kernels take), else it hands back zeros for the loops to add into.
     match &s.gemm {
         Some(groups) => {
-            let gemm = u.apply(emit_gemm(pattern, c, s, groups, &shape, &dims));
-            quote! {
-                match #gemm {
-                    ::core::option::Option::Some(#out) => #out,
-                    ::core::option::Option::None => #into_zeros,
+            let gemm = emit_gemm(pattern, c, s, groups, &shape, &dims);
+            let (written, zeroed) = (quote!(#rt::Product::Written), quote!(#rt::Product::Zeroed));
+            match u {
+                // The error arm beside the two products, rather than a `match` in a `match`.
+                Unwrap::Try => {
+                    let err = local("err");
+                    quote! {
+                        match #gemm {
+                            ::core::result::Result::Ok(#written(#out)) => #out,
+                            ::core::result::Result::Ok(#zeroed(mut #out)) => {
+                                #fill
+                                #out
+                            }
+                            ::core::result::Result::Err(#err) => {
+                                return ::core::result::Result::Err(#err)
+                            }
+                        }
+                    }
+                }
+                Unwrap::Panic => {
+                    let gemm = u.apply(gemm);
+                    quote! {
+                        match #gemm {
+                            #written(#out) => #out,
+                            #zeroed(mut #out) => {
+                                #fill
+                                #out
+                            }
+                        }
+                    }
                 }
             }
         }
-        None => into_zeros,
+        None => {
+            let zeros = u.apply(quote!(#rt::zeros(#pattern, #shape)));
+            quote! {{
+                let mut #out = #zeros;
+                #fill
+                #out
+            }}
+        }
     }
 }
 
@@ -425,8 +469,9 @@ fn emit_loops(c: &Contraction, s: &Step, y: &Ident, write: Write) -> TokenStream
     body
 }
 
-/// The GEMM call of a pairwise step, with its static grouping: a `Result<Option<Array>>`
-/// expression, `None` (and nothing done) when the step is too small for a GEMM to pay.
+/// The GEMM call of a pairwise step, with its static grouping: a `Result<Product<Array>>`
+/// expression, `Product::Zeroed` (zeros, for the loops) when the step is too small for a GEMM to
+/// pay.
 fn emit_gemm(
     pattern: &str,
     c: &Contraction,

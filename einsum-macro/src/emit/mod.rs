@@ -1,6 +1,6 @@
 //! Code generation. Everything here has been validated and planned already; this module only turns a
 //! [`Plan`] into tokens. The runtime is reached only through `::einsum_runtime::__private`, written
-//! once below ([`rt`]).
+//! once at the top of each expansion and named `__einsum_rt` after it ([`rt`]).
 //!
 //! - `bind`: the operands, evaluated once and converted, and the extents read from their shapes;
 //! - `kernel`: a contraction's loops and GEMM calls;
@@ -10,7 +10,7 @@
 mod bind;
 mod kernel;
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Group, Ident, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -30,9 +30,13 @@ pub enum Mode {
     Vjp,
 }
 
-/// The runtime's hidden module: the one place generated code names it.
+/// The runtime's hidden module, as generated code names it: `__einsum_rt`, which every expansion
+/// binds once, at its top, to `::einsum_runtime::__private` (the one place it spells that path out;
+/// see [`emit`]). The short name keeps the expansion readable, and short: rustc's pretty printer
+/// wraps fewer lines (17 lines fewer per call of the probe of `scripts/compile_time.py`).
 fn rt() -> TokenStream {
-    quote!(::einsum_runtime::__private)
+    let name = local("rt");
+    quote!(#name)
 }
 
 /// The whole expansion of a checked, planned call.
@@ -99,6 +103,7 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
     };
     let call = emit_operands(plan, input, &ops, body);
     quote!({
+        use ::einsum_runtime::__private as #rt;
         #items
         #call
     })
@@ -209,7 +214,41 @@ fn emit_kernel_fns(
         impl #kernels for #host {}
         #free
     };
-    (items, quote!(<#host as #kernels>::#forward), grads)
+    (
+        unsuffixed(items),
+        quote!(<#host as #kernels>::#forward),
+        grads,
+    )
+}
+
+/// `tokens` with every `usize` literal written without its suffix (`2` for `2usize`, as `quote`
+/// writes a `usize`): every place the kernels put one (slots, axes, ranks, array lengths) has the
+/// type `usize` already, and the expansion reads as code a person would write (and is shorter).
+/// Only for the kernels, which are made from the plan alone: the user's operand expressions keep
+/// their literals as written.
+fn unsuffixed(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), unsuffixed(g.stream()));
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            TokenTree::Literal(lit) => match lit.to_string().strip_suffix("usize") {
+                Some(digits)
+                    if digits.bytes().all(|b| b.is_ascii_digit()) && !digits.is_empty() =>
+                {
+                    let n: usize = digits.parse().expect("a usize literal holds a usize");
+                    let mut plain = Literal::usize_unsuffixed(n);
+                    plain.set_span(lit.span());
+                    TokenTree::Literal(plain)
+                }
+                _ => TokenTree::Literal(lit),
+            },
+            other => other,
+        })
+        .collect()
 }
 
 /// `einsum!`'s gradient functions, one per operand, each of the runtime's type `GradFn`:

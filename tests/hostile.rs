@@ -204,6 +204,63 @@ fn sixteen_and_more_operands() {
     }
 }
 
+/// `einsum_vjp!` hands every gradient back with its operand's dimension type: through the runtime's
+/// tuple conversion up to twelve operands, through a closure of the expansion beyond. Both, with an
+/// `ArrayD` operand among `Array1`s (so one gradient changes type on the way), and the gradients of a
+/// product of `n` vectors: operand `k`'s is the product of the others, the upstream gradient in.
+#[test]
+fn vjp_of_twelve_and_thirteen_operands_types_each_gradient_like_its_operand() {
+    let v = Array1::from_shape_fn(3, |i| 1.0 + i as f64);
+    let d: ArrayD<f64> = v.clone().into_dyn();
+    let g = Array1::from_shape_fn(3, |i| 0.5 - i as f64);
+    let others = |n: i32| &g * &v.mapv(|x| x.powi(n - 1));
+
+    let (z, back) = einsum_vjp!(
+        "i,i,i,i,i,i,i,i,i,i,i,i->i",
+        d,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v
+    );
+    assert_eq!(z, v.mapv(|x| x.powi(12)));
+    let (g0, g1, .., g11) = back(&g);
+    let (g0, g1, g11): (ArrayD<f64>, Array1<f64>, Array1<f64>) = (g0, g1, g11);
+    assert_eq!(g0, others(12).into_dyn());
+    assert_eq!(g1, others(12));
+    assert_eq!(g11, others(12));
+
+    let (z, back) = einsum_vjp!(
+        "i,i,i,i,i,i,i,i,i,i,i,i,i->i",
+        d,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v,
+        v
+    );
+    assert_eq!(z, v.mapv(|x| x.powi(13)));
+    let (g0, g1, .., g12) = back(&g);
+    let (g0, g1, g12): (ArrayD<f64>, Array1<f64>, Array1<f64>) = (g0, g1, g12);
+    assert_eq!(g0, others(13).into_dyn());
+    assert_eq!(g1, others(13));
+    assert_eq!(g12, others(13));
+}
+
 #[test]
 fn hostile_strides() {
     let base = Array2::from_shape_fn((6, 8), |(i, j)| (i * 8 + j) as f64);

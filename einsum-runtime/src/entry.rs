@@ -122,6 +122,12 @@ pub fn operand<X: Operand + ?Sized>(x: &X) -> Typed<'_, X::Elem, X::Dim, X::Kind
 }
 
 impl<'a, T, D, K> Typed<'a, T, D, K> {
+    /// The operand's dimension type, as a value: what `einsum_vjp!` passes to [`vjp`] so that its
+    /// closure gives this operand's gradient that type.
+    pub fn dim(&self) -> PhantomData<D> {
+        PhantomData
+    }
+
     /// The operand's kind, as a value to combine with [`Kind::or`].
     pub fn kind(&self) -> Kind<K> {
         Kind(PhantomData)
@@ -338,22 +344,26 @@ fn array_inputs<T, const N: usize>(args: [Arg<'_, T>; N]) -> [Input<'_, T>; N] {
     })
 }
 
-/// `einsum_vjp!`: the value and a closure mapping the upstream gradient to every operand's gradient
-/// (the tuple `G` that `back` returns).
+/// `einsum_vjp!`: the value and a closure mapping the upstream gradient to every operand's gradient,
+/// each with its operand's dimension type: `back` gives them as the tuple `G` (static dimension types
+/// where the terms' ranks are fixed), and the closure converts them with [`IntoDims`] to the
+/// dimension types that `dims` (one [`Typed::dim`] per operand) names.
 #[allow(clippy::type_complexity)] // the closure's type is the point of this function
 #[track_caller]
-pub fn vjp<'a, T, D, E, G, const N: usize>(
+pub fn vjp<'a, T, D, E, G, M, const N: usize>(
     pattern: &'static str,
     operands: [Input<'a, T>; N],
     forward: ForwardFn<T, D, E, N>,
     back: BackFn<T, E, G, N>,
-) -> (Array<T, D>, impl Fn(&Array<T, D>) -> G + 'a)
+    dims: M,
+) -> (Array<T, D>, impl Fn(&Array<T, D>) -> G::Out + 'a)
 where
     T: Float,
     D: Dimension + 'a,
     E: Copy + 'a,
-    G: 'a,
+    G: IntoDims<M> + 'a,
 {
+    let _ = dims;
     let (value, extents) = unwrap_or_panic(forward(operands));
     let dim = value.raw_dim();
     let back = move |g: &Array<T, D>| {
@@ -361,7 +371,7 @@ where
         if g.raw_dim() != dim {
             unwrap_or_panic(check_gradient_shape(pattern, dim.slice(), g.shape()));
         }
-        back(extents, Input::new(g), operands)
+        back(extents, Input::new(g), operands).into_dims()
     };
     (value, back)
 }
@@ -372,8 +382,69 @@ pub fn into_dim_of<T, G: Dimension, D: Dimension, K>(
     g: Array<T, G>,
     _: &Typed<'_, T, D, K>,
 ) -> Array<T, D> {
+    into_dim(g)
+}
+
+fn into_dim<T, G: Dimension, D: Dimension>(g: Array<T, G>) -> Array<T, D> {
     g.into_dimensionality::<D>()
         .expect("einsum-runtime internal error: a gradient has its operand's rank")
+}
+
+/// The gradients of an `einsum_vjp!` call, a tuple of arrays, converted to the dimension types that
+/// `M` names: a tuple of `PhantomData<D>`, one per operand (see [`Typed::dim`]). Implemented for
+/// tuples of up to twelve arrays; the macro converts more with [`into_dim_of`], in a closure of its
+/// own. One conversion generic over the tuple, rather than a closure per call, is less for the
+/// compiler to check in every expansion (docs/benchmarks.md, section 2).
+pub trait IntoDims<M> {
+    /// The gradients with their operands' dimension types.
+    type Out;
+    /// Converts each gradient (a move where the dimension type is already the operand's).
+    fn into_dims(self) -> Self::Out;
+}
+
+macro_rules! into_dims {
+    ($($g:ident $d:ident $i:tt),+) => {
+        impl<T, $($g: Dimension, $d: Dimension),+> IntoDims<($(PhantomData<$d>,)+)>
+            for ($(Array<T, $g>,)+)
+        {
+            type Out = ($(Array<T, $d>,)+);
+            fn into_dims(self) -> Self::Out {
+                ($(into_dim::<T, $g, $d>(self.$i),)+)
+            }
+        }
+    };
+}
+
+into_dims!(G0 D0 0);
+into_dims!(G0 D0 0, G1 D1 1);
+into_dims!(G0 D0 0, G1 D1 1, G2 D2 2);
+into_dims!(G0 D0 0, G1 D1 1, G2 D2 2, G3 D3 3);
+into_dims!(G0 D0 0, G1 D1 1, G2 D2 2, G3 D3 3, G4 D4 4);
+into_dims!(G0 D0 0, G1 D1 1, G2 D2 2, G3 D3 3, G4 D4 4, G5 D5 5);
+into_dims!(G0 D0 0, G1 D1 1, G2 D2 2, G3 D3 3, G4 D4 4, G5 D5 5, G6 D6 6);
+into_dims!(G0 D0 0, G1 D1 1, G2 D2 2, G3 D3 3, G4 D4 4, G5 D5 5, G6 D6 6, G7 D7 7);
+into_dims!(G0 D0 0, G1 D1 1, G2 D2 2, G3 D3 3, G4 D4 4, G5 D5 5, G6 D6 6, G7 D7 7, G8 D8 8);
+into_dims!(
+    G0 D0 0, G1 D1 1, G2 D2 2, G3 D3 3, G4 D4 4, G5 D5 5, G6 D6 6, G7 D7 7, G8 D8 8, G9 D9 9
+);
+into_dims!(
+    G0 D0 0, G1 D1 1, G2 D2 2, G3 D3 3, G4 D4 4, G5 D5 5, G6 D6 6, G7 D7 7, G8 D8 8, G9 D9 9,
+    G10 D10 10
+);
+into_dims!(
+    G0 D0 0, G1 D1 1, G2 D2 2, G3 D3 3, G4 D4 4, G5 D5 5, G6 D6 6, G7 D7 7, G8 D8 8, G9 D9 9,
+    G10 D10 10, G11 D11 11
+);
+
+/// The gradients of an `einsum_vjp!` call with more operands than [`IntoDims`] takes: handed on as
+/// they are, for the macro to convert one by one.
+pub struct AsIs;
+
+impl<G> IntoDims<AsIs> for G {
+    type Out = G;
+    fn into_dims(self) -> G {
+        self
+    }
 }
 
 /// The number of axes `A` of a dimension type, and whether it is static ([`Static`]) or only known at

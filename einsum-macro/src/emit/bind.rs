@@ -1,7 +1,7 @@
 //! Bindings: each operand expression evaluated once and converted, and each label's extent read
 //! from the operands' shapes and checked.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::Expr;
@@ -58,6 +58,10 @@ pub fn emit_operands(plan: &Plan, input: &Input, ops: &[Ident], body: TokenStrea
             let labels_n = term.labels.len();
             let here = op.span();
             let rt = respan(rt.clone(), here);
+            let (labels_n, i) = (
+                Literal::usize_unsuffixed(labels_n),
+                Literal::usize_unsuffixed(i),
+            );
             let labels = respan(quote!(#labels_n), here);
             let index = respan(quote!(#i), here);
             let check = match term.fixed_rank() {

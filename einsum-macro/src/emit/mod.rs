@@ -43,7 +43,8 @@ fn rt() -> TokenStream {
 /// The whole expansion of a checked, planned call.
 pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
     let rt = rt();
-    let n = plan.inputs.len();
+    let count = plan.inputs.len();
+    let n = Literal::usize_unsuffixed(count);
     let ops = operand_locals(input);
     let dim = match plan.output_rank() {
         Some(rank) => {
@@ -84,7 +85,7 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
         }
         Mode::Vjp => {
             let (value, back, g) = (local("value"), local("back"), local("g"));
-            let gs: Vec<Ident> = (0..n).map(|i| local(&format!("g{i}"))).collect();
+            let gs: Vec<Ident> = (0..count).map(|i| local(&format!("g{i}"))).collect();
             let first = &ops[0];
             let views = typed_like_first(
                 input,
@@ -92,13 +93,24 @@ pub fn emit(plan: &Plan, input: &Input, mode: Mode) -> TokenStream {
                 |span, op| quote_spanned!(span=> #op.view()),
                 |span, i, op| quote_spanned!(span=> #first.view_of::<_, _, #i>(&#op)),
             );
-            quote! {
-                let (#value, #back) =
-                    #rt::vjp::<_, #dim, _, _, #n>(#pattern, [#(#views),*], #forward, #grads);
-                (#value, move |#g: &#rt::Array<_, #dim>| {
-                    let (#(#gs,)*) = #back(#g);
-                    (#(#rt::into_dim_of(#gs, &#ops),)*)
-                })
+            // The runtime's closure gives each gradient its operand's dimension type, named by
+            // `dim()` (`IntoDims`, for up to twelve operands); beyond, a closure here converts them.
+            if count <= 12 {
+                quote! {
+                    #rt::vjp::<_, #dim, _, _, _, #n>(
+                        #pattern, [#(#views),*], #forward, #grads, (#(#ops.dim(),)*),
+                    )
+                }
+            } else {
+                quote! {
+                    let (#value, #back) = #rt::vjp::<_, #dim, _, _, _, #n>(
+                        #pattern, [#(#views),*], #forward, #grads, #rt::AsIs,
+                    );
+                    (#value, move |#g: &#rt::Array<_, #dim>| {
+                        let (#(#gs,)*) = #back(#g);
+                        (#(#rt::into_dim_of(#gs, &#ops),)*)
+                    })
+                }
             }
         }
     };
@@ -117,7 +129,7 @@ fn typed_like_first(
     input: &Input,
     ops: &[Ident],
     first: impl Fn(Span, &Ident) -> TokenStream,
-    other: impl Fn(Span, usize, &Ident) -> TokenStream,
+    other: impl Fn(Span, Literal, &Ident) -> TokenStream,
 ) -> Vec<TokenStream> {
     (input.operands.iter().zip(ops).enumerate())
         .map(|(i, (e, op))| {
@@ -125,7 +137,7 @@ fn typed_like_first(
             if i == 0 {
                 first(span, op)
             } else {
-                other(span, i, op)
+                other(span, Literal::usize_unsuffixed(i), op)
             }
         })
         .collect()

@@ -9,7 +9,8 @@ pub use ndarray::{
 pub use crate::contract::{GradSpec, Spec, Term};
 pub use crate::entry::{
     into_dim_of, operand, rank, rank_at_least, vjp, Arg, AsIs, Axes, Dynamic, Finish,
-    FitsEllipsisTerm, FitsTerm, IsArray, IsVar, Join, Kind, Operand, SameElement, Static, Typed,
+    FitsEllipsisTerm, FitsTerm, IntoDims, IsArray, IsVar, Join, Kind, Operand, SameElement, Static,
+    Typed,
 };
 pub use crate::error::EinsumError;
 

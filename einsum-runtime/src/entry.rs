@@ -355,7 +355,7 @@ pub fn vjp<'a, T, D, E, G, M, const N: usize>(
     operands: [Input<'a, T>; N],
     forward: ForwardFn<T, D, E, N>,
     back: BackFn<T, E, G, N>,
-    dims: M,
+    _dims: M,
 ) -> (Array<T, D>, impl Fn(&Array<T, D>) -> G::Out + 'a)
 where
     T: Float,
@@ -363,7 +363,6 @@ where
     E: Copy + 'a,
     G: IntoDims<M> + 'a,
 {
-    let _ = dims;
     let (value, extents) = unwrap_or_panic(forward(operands));
     let dim = value.raw_dim();
     let back = move |g: &Array<T, D>| {

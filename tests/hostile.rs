@@ -215,9 +215,23 @@ fn vjp_of_twelve_and_thirteen_operands_types_each_gradient_like_its_operand() {
     let g = Array1::from_shape_fn(3, |i| 0.5 - i as f64);
     let others = |n: i32| &g * &v.mapv(|x| x.powi(n - 1));
 
-    let (z, back) = einsum_vjp!(
+    // The product of `n` operands (`d` first, then `v`s): its value and the gradients of the first,
+    // second and last operands, each with its operand's type.
+    macro_rules! product_of {
+        ($n:literal, $pattern:literal, $($rest:ident),+) => {{
+            let (z, back) = einsum_vjp!($pattern, d, $($rest),+);
+            assert_eq!(z, v.mapv(|x| x.powi($n)));
+            let (first, second, .., last) = back(&g);
+            let (first, second, last): (ArrayD<f64>, Array1<f64>, Array1<f64>) =
+                (first, second, last);
+            assert_eq!(first, others($n).into_dyn());
+            assert_eq!(second, others($n));
+            assert_eq!(last, others($n));
+        }};
+    }
+    product_of!(
+        12,
         "i,i,i,i,i,i,i,i,i,i,i,i->i",
-        d,
         v,
         v,
         v,
@@ -230,16 +244,9 @@ fn vjp_of_twelve_and_thirteen_operands_types_each_gradient_like_its_operand() {
         v,
         v
     );
-    assert_eq!(z, v.mapv(|x| x.powi(12)));
-    let (g0, g1, .., g11) = back(&g);
-    let (g0, g1, g11): (ArrayD<f64>, Array1<f64>, Array1<f64>) = (g0, g1, g11);
-    assert_eq!(g0, others(12).into_dyn());
-    assert_eq!(g1, others(12));
-    assert_eq!(g11, others(12));
-
-    let (z, back) = einsum_vjp!(
+    product_of!(
+        13,
         "i,i,i,i,i,i,i,i,i,i,i,i,i->i",
-        d,
         v,
         v,
         v,
@@ -253,12 +260,6 @@ fn vjp_of_twelve_and_thirteen_operands_types_each_gradient_like_its_operand() {
         v,
         v
     );
-    assert_eq!(z, v.mapv(|x| x.powi(13)));
-    let (g0, g1, .., g12) = back(&g);
-    let (g0, g1, g12): (ArrayD<f64>, Array1<f64>, Array1<f64>) = (g0, g1, g12);
-    assert_eq!(g0, others(13).into_dyn());
-    assert_eq!(g1, others(13));
-    assert_eq!(g12, others(13));
 }
 
 #[test]

@@ -11,8 +11,9 @@ use common::{checks::check_shapes, elem::*, rng::*};
 use einsum_runtime::einsum;
 use ndarray::{ArrayD, ArrayViewD};
 
-/// Sizes on both sides of every tile edge, and up to the kernel's limit.
-const SIDES: [usize; 10] = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17];
+/// Sizes on both sides of every tile edge, and up to the kernel's limit; with 6 and 14, every width
+/// of the last, part vector of a tile row (1 to 7 `f32` lanes, 1 to 3 `f64` lanes) is stored.
+const SIDES: [usize; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 16, 17];
 
 fn matmul<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("ij,jk->ik", ops[0], ops[1]).into_dyn()

@@ -163,9 +163,7 @@ fn alloc_zeros<T: LinalgScalar>(dims: &[usize], pattern: &str) -> Result<Vec<T>,
 /// An empty buffer with room for `dims`' elements, or `TooLarge`.
 fn alloc_empty<T>(dims: &[usize], pattern: &str) -> Result<Vec<T>, EinsumError> {
     let len = checked_len::<T>(dims, pattern)?;
-    let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| too_large(dims, pattern))?;
+    let mut v = kernel::try_empty(len).ok_or_else(|| too_large(dims, pattern))?;
     kernel::advise_huge_pages(&mut v);
     Ok(v)
 }
@@ -774,7 +772,7 @@ where
     kernel::row_major(ndarray::IntoDimension::into_dimension(shape), data)
 }
 
-/// The new row-major array of a GEMM-shaped step (`shape`, with extents `dims`), as
+/// The new row-major array of a GEMM-shaped step (extents `dims`, its type from [`StepDim`]), as
 /// [`Product::Written`]: `a · b` with the static `groups` of the generated code, written once by the
 /// runtime's GEMM route, without zeroing it first. When the route does not take the step (too small
 /// for a GEMM to pay, or an element type other than `f32` and `f64`), the same allocation zeroed, as
@@ -793,21 +791,17 @@ where
 /// If `groups` does not fit the views' ranks, or the views and `dims` disagree on a side of the
 /// product (internal errors of the generated code).
 #[inline(never)]
-pub fn gemm<
-    T: LinalgScalar,
-    Sh: ndarray::IntoDimension,
-    const NO: usize,
-    const NA: usize,
-    const NB: usize,
->(
+pub fn gemm<T: LinalgScalar, const NO: usize, const NA: usize, const NB: usize>(
     pattern: &'static str,
-    shape: Sh,
     dims: [usize; NO],
     a: &kernel::View<'_, T, NA>,
     b: &kernel::View<'_, T, NB>,
     groups: &kernel::Gemm<'_>,
-) -> Result<Product<ndarray::Array<T, Sh::Dim>>, EinsumError> {
-    let dim = shape.into_dimension();
+) -> Result<Product<StepArray<T, NO>>, EinsumError>
+where
+    [usize; NO]: StepDim,
+{
+    let dim = dims.into_step_dim();
     if !kernel::gemm_takes::<T>() {
         return Ok(Product::Zeroed(kernel::row_major(
             dim,
@@ -823,6 +817,45 @@ pub fn gemm<
     buf.resize(dims.iter().product(), T::zero());
     Ok(Product::Zeroed(kernel::row_major(dim, buf)))
 }
+
+/// The dimension type of a generated step's new array, from its extents: ndarray's static
+/// `Dim<[usize; N]>` up to rank 6 (what ndarray's `IntoDimension` gives for arrays), `IxDyn` above
+/// (up to 52, the most labels a pattern has). Lets [`gemm`] take the extents once, as an array,
+/// where it took the shape beside them: two copies of the same small array, built from scalars at
+/// every call, stalled the 3x4 times 4x5 product on store forwarding.
+pub trait StepDim {
+    /// `Dim<[usize; N]>` or `IxDyn`.
+    type Dim: Dimension;
+    /// The extents as that dimension.
+    fn into_step_dim(self) -> Self::Dim;
+}
+
+macro_rules! step_dim {
+    (static $($n:literal)*) => {$(
+        impl StepDim for [usize; $n] {
+            type Dim = ndarray::Dim<[usize; $n]>;
+            #[inline]
+            fn into_step_dim(self) -> Self::Dim {
+                ndarray::Dim(self)
+            }
+        }
+    )*};
+    (dynamic $($n:literal)*) => {$(
+        impl StepDim for [usize; $n] {
+            type Dim = ndarray::IxDyn;
+            #[inline]
+            fn into_step_dim(self) -> Self::Dim {
+                ndarray::IxDyn(&self)
+            }
+        }
+    )*};
+}
+step_dim!(static 0 1 2 3 4 5 6);
+step_dim!(dynamic 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34
+    35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52);
+
+/// The new array of a generated step of rank `N` (see [`StepDim`]).
+pub type StepArray<T, const N: usize> = ndarray::Array<T, <[usize; N] as StepDim>::Dim>;
 
 /// The result of a GEMM-shaped step, from [`gemm`].
 pub enum Product<A> {

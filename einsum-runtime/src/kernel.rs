@@ -1936,6 +1936,16 @@ fn merge_slots(dims: &[usize], strides: &[isize], slots: &[usize]) -> Option<Mer
         extent: 1,
         stride: 0,
     };
+    // A group of one slot (every group of a plain matrix product) merges as it is.
+    if let &[s] = slots {
+        if dims[s] != 1 {
+            merged = Merged {
+                extent: dims[s],
+                stride: strides[s],
+            };
+        }
+        return Some(merged);
+    }
     for &s in slots.iter().rev() {
         if dims[s] == 1 {
             continue;
@@ -2093,15 +2103,15 @@ const _: () = assert!(MR == 4);
 
 /// An element type of [`small_matmul`], with its register tile.
 trait Small: Copy {
-    /// `out[r · ors + col] = Σ_p rows[r][p · acs] · b[p · brs + col]` for `r < mr`, `col < NR`: one
+    /// `out[r · ors + col] = Σ_p rows[r][p · acs] · b[p · brs + col]` for `r < mr`, `col < nr`: one
     /// register tile, summed over the whole of `k` before it is stored. Only the first `nr` columns
-    /// of `b` are read (masked loads); the others count as zeros, and a tile with `nr < NR` is
-    /// stored whole into a buffer of `NR` columns.
+    /// of `b` are read (masked loads) and of `out` written (whole vectors, then the last one's
+    /// first lanes by halves: masked stores are microcoded on AMD's cores).
     ///
     /// # Safety
     /// The CPU has AVX2 and FMA (see [`small_pays`]); `mr <= MR`, `nr <= NR`; those offsets of
     /// `rows[r]` (`r < MR`, `p < k`), of `b` (`p < k`, `col < nr`) and of `out` (`r < mr`,
-    /// `col < NR`) are elements, `out`'s writable, distinct and not overlapping the others.
+    /// `col < nr`) are elements, `out`'s writable, distinct and not overlapping the others.
     #[cfg(target_arch = "x86_64")]
     #[allow(clippy::too_many_arguments)] // three matrices with their strides, and the tile's width
     unsafe fn tile<const NR: usize>(
@@ -2130,7 +2140,7 @@ trait Small: Copy {
 /// starts at lane `NR - nr`.
 macro_rules! small_tile {
     ($t:ty, $nr:literal, $half:literal, $lanes:ident, $zero:ident, $broadcast:ident, $fmadd:ident,
-     $load:ident, $maskload:ident, $store:ident, $transpose4:ident) => {
+     $load:ident, $maskload:ident, $store:ident, $store_part:ident, $transpose4:ident) => {
         impl Small for $t {
             #[cfg(target_arch = "x86_64")]
             #[inline(always)]
@@ -2203,16 +2213,21 @@ macro_rules! small_tile {
                         };
                         step(y, p);
                     }
-                    // Masked stores are slow on AMD's cores (microcoded), so the caller gives a
-                    // buffer of `NR` columns for a tile that is not whole.
                 }
                 for (r, acc) in acc.iter().enumerate().take(mr) {
-                    // SAFETY: row `r < mr` of `out`, `NR` columns: elements by this function's
-                    // contract (a buffer's, for a part tile).
+                    // SAFETY: row `r < mr` of `out`, its first `nr` columns: elements by this
+                    // function's contract.
                     unsafe {
                         let row = out.offset(r as isize * ors);
-                        $store(row, acc[0]);
-                        $store(row.add($half), acc[1]);
+                        if nr == NR {
+                            $store(row, acc[0]);
+                            $store(row.add($half), acc[1]);
+                        } else if nr > $half {
+                            $store(row, acc[0]);
+                            $store_part(row.add($half), acc[1], nr - $half);
+                        } else {
+                            $store_part(row, acc[0], nr);
+                        }
                     }
                 }
             }
@@ -2239,6 +2254,7 @@ small_tile!(
     _mm256_loadu_pd,
     _mm256_maskload_pd,
     _mm256_storeu_pd,
+    store_part_f64,
     transpose4_f64
 );
 small_tile!(
@@ -2252,8 +2268,64 @@ small_tile!(
     _mm256_loadu_ps,
     _mm256_maskload_ps,
     _mm256_storeu_ps,
+    store_part_f32,
     transpose4_f32
 );
+
+/// Stores the first `w` lanes of `v` at `p` (`w <= 4`): halves, then a single lane.
+///
+/// # Safety
+/// The CPU has AVX2; `p.add(l)` is a writable element for every `l < w`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn store_part_f64(p: *mut f64, v: std::arch::x86_64::__m256d, w: usize) {
+    use std::arch::x86_64::*;
+    let low = _mm256_castpd256_pd128(v);
+    // SAFETY: each store writes lanes below `w`, elements by this function's contract.
+    unsafe {
+        match w {
+            0 => {}
+            1 => _mm_store_sd(p, low),
+            2 => _mm_storeu_pd(p, low),
+            3 => {
+                _mm_storeu_pd(p, low);
+                _mm_store_sd(p.add(2), _mm256_extractf128_pd::<1>(v));
+            }
+            _ => _mm256_storeu_pd(p, v),
+        }
+    }
+}
+
+/// Stores the first `w` lanes of `v` at `p` (`w <= 8`): halves, quarters, then a single lane.
+///
+/// # Safety
+/// The CPU has AVX2; `p.add(l)` is a writable element for every `l < w`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn store_part_f32(p: *mut f32, v: std::arch::x86_64::__m256, w: usize) {
+    use std::arch::x86_64::*;
+    if w >= 8 {
+        // SAFETY: eight lanes below `w`, elements by this function's contract.
+        return unsafe { _mm256_storeu_ps(p, v) };
+    }
+    let (mut p, mut w, mut x) = (p, w, _mm256_castps256_ps128(v));
+    if w >= 4 {
+        // SAFETY: lanes 0..4, below `w`.
+        unsafe { _mm_storeu_ps(p, x) };
+        (p, w, x) = (p.wrapping_add(4), w - 4, _mm256_extractf128_ps::<1>(v));
+    }
+    if w >= 2 {
+        // SAFETY: the next two lanes, below `w`.
+        unsafe { _mm_store_sd(p.cast(), _mm_castps_pd(x)) };
+        (p, w, x) = (p.wrapping_add(2), w - 2, _mm_movehl_ps(x, x));
+    }
+    if w == 1 {
+        // SAFETY: the next lane, below `w`.
+        unsafe { _mm_store_ss(p, x) };
+    }
+}
 
 /// [`Small::transpose4`] for `f64`: four 256-bit rows, pairs interleaved within 128-bit halves, then
 /// the halves exchanged.
@@ -2487,22 +2559,22 @@ unsafe fn small_block<T: Small, const NR: usize>(
 ) {
     // SAFETY (every access below): rows below `m`, columns below `nr` and `p < k` wherever an
     // element of `a`, `b` or `c` is addressed (the tiles' rows past `m` repeat row `m - 1` and are
-    // not stored, their columns past `nr` are masked out of the loads and not copied out of the
-    // buffer), so each offset is an element's by this function's contract.
+    // not stored, their columns past `nr` are masked out of the loads and neither stored nor
+    // copied out of the buffer), so each offset is an element's by this function's contract.
     let mut i0 = 0;
     while i0 < m {
         let mr = MR.min(m - i0);
         let row = |r: usize| a.wrapping_offset((i0 + r.min(mr - 1)) as isize * ars);
         let rows = [row(0), row(1), row(2), row(3)];
         let c = c.wrapping_offset(i0 as isize * crs);
-        if ccs == 1 && nr == NR {
+        if ccs == 1 {
             // SAFETY: see above; `small_pays` checked the CPU.
-            unsafe { T::tile::<NR>(k, rows, acs, b, brs, (mr, NR), c, crs) };
+            unsafe { T::tile::<NR>(k, rows, acs, b, brs, (mr, nr), c, crs) };
         } else {
             let mut tile = [[std::mem::MaybeUninit::<T>::uninit(); NR]; MR];
             let out: *mut T = tile.as_mut_ptr().cast();
             // SAFETY: see above; the buffer holds `MR` rows of `NR`, of which the tile writes the
-            // first `mr` whole, which are the ones read below.
+            // first `nr` columns of the first `mr` rows, which are the ones read below.
             unsafe { T::tile::<NR>(k, rows, acs, b, brs, (mr, nr), out, NR as isize) };
             for r in 0..mr {
                 for col in 0..nr {
@@ -3042,6 +3114,27 @@ pub(crate) fn nonzero_len_fits_given(dims: &[usize], len: usize) -> bool {
 /// Bytes up to which [`try_zeroed`] zeroes a fresh allocation instead of asking for zeroed memory.
 const SMALL_ALLOC: usize = 1024;
 
+/// An empty vector with room for exactly `len` elements, or `None` if it cannot be allocated: the
+/// allocator called directly, without `Vec::try_reserve_exact`'s path for growing a buffer that
+/// already has elements (a tenth of the instructions of the 3x4 times 4x5 product of
+/// `examples/tiny_loop.rs` before).
+pub(crate) fn try_empty<T>(len: usize) -> Option<Vec<T>> {
+    let layout = std::alloc::Layout::array::<T>(len).ok()?;
+    if layout.size() == 0 {
+        // No element, or zero-sized ones: `Vec::new` has room for them without allocating.
+        return Some(Vec::new());
+    }
+    // SAFETY: the layout has a non-zero size, as `alloc` requires.
+    let ptr = unsafe { std::alloc::alloc(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of `len` elements of `T`
+    // (`Layout::array`), so it is a vector's buffer of capacity `len`, of which none is
+    // initialized: length 0.
+    Some(unsafe { Vec::from_raw_parts(ptr.cast::<T>(), 0, len) })
+}
+
 /// A vector of `len` zeros, or `None` if it cannot be allocated. For the primitive numeric types
 /// (whose zero is all-zero bytes) the memory comes zeroed from the allocator, which for large
 /// results maps fresh zero pages instead of writing them; other element types are filled.
@@ -3070,8 +3163,7 @@ pub(crate) fn try_zeroed<T: LinalgScalar>(len: usize) -> Option<Vec<T>> {
     // which small allocations otherwise hit (a 3x4 times 4x5 backward pass, `examples/tiny_loop.rs`
     // under `perf`: 6 % of it in the consolidation that the frees of calloc'd blocks triggered).
     if !zero_bytes || layout.size() <= SMALL_ALLOC {
-        let mut data = Vec::new();
-        data.try_reserve_exact(len).ok()?;
+        let mut data = try_empty(len)?;
         data.resize(len, T::zero());
         return Some(data);
     }

@@ -17,7 +17,7 @@ pub use crate::error::EinsumError;
 use crate::entry::GradFn;
 pub use crate::exec::{
     bind_fixed as bind, buffer, executor_calls, fixed_shape, gemm, permute, shaped, sum_to, whole,
-    zeros, Exec, Generic, Precompiled, Product,
+    zeros, Exec, Generic, Precompiled, Product, StepDim,
 };
 pub use crate::kernel::{
     add, add_plane, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, Plane, PlaneMut, View,

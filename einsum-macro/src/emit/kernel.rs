@@ -256,7 +256,7 @@ fn emit_step(pattern: &str, c: &Contraction, s: &Step, u: Unwrap) -> TokenStream
     // (and of a type its kernels take), else it hands back zeros for the loops to add into.
     match &s.gemm {
         Some(groups) => {
-            let gemm = emit_gemm(pattern, c, s, groups, &shape, &dims);
+            let gemm = emit_gemm(pattern, c, s, groups, &dims);
             let (written, zeroed) = (quote!(#rt::Product::Written), quote!(#rt::Product::Zeroed));
             match u {
                 // The error arm beside the two products, rather than a `match` in a `match`.
@@ -479,7 +479,6 @@ fn emit_gemm(
     c: &Contraction,
     s: &Step,
     g: &Groups,
-    shape: &TokenStream,
     dims: &TokenStream,
 ) -> TokenStream {
     let rt = rt();
@@ -507,7 +506,6 @@ fn emit_gemm(
     quote! {
         #rt::gemm(
             #pattern,
-            #shape,
             #dims,
             &#xa,
             &#xb,

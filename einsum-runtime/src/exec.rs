@@ -903,24 +903,24 @@ pub fn whole<T, D: Dimension, const R: usize>(
     ViewMut::new(a, slots, shape)
 }
 
-/// The epilogue of a gradient whose einsum already has its operand's labels, in order: `r` itself
-/// when the operand has its shape, else `r` summed over the operand's axes of extent 1 that were
-/// broadcast against a longer extent.
+/// The epilogue of a gradient whose einsum already has its operand's labels, in order: leaves `r`
+/// as it is when the operand has its shape, else replaces it with `r` summed over the operand's axes
+/// of extent 1 that were broadcast against a longer extent.
 ///
-/// Always inlined (its summing path is not): `r` was built an instant before, field by field, and
-/// handing it through a call copied it in pairs of fields whose loads waited on those stores
-/// (store-forwarding stalls, the hottest instructions of a tiny backward pass under `perf
-/// annotate`).
+/// Always inlined (its summing path is not), and in place: `r` was built an instant before, field
+/// by field, and handing it through a call, or out of a `Result`, copied it in pairs of fields whose
+/// loads waited on those stores (store-forwarding stalls, the hottest instructions of a tiny
+/// backward pass under `perf annotate`).
 #[inline(always)]
 pub fn sum_to<T: LinalgScalar, D: Dimension>(
     pattern: &'static str,
-    r: ndarray::Array<T, D>,
+    r: &mut ndarray::Array<T, D>,
     shape: &[usize],
-) -> Result<ndarray::Array<T, D>, EinsumError> {
+) -> Result<(), EinsumError> {
     // Element by element: the rank is a constant here when `D` is static.
     let dims = r.shape();
     if dims.len() == shape.len() && dims.iter().zip(shape).all(|(a, b)| a == b) {
-        return Ok(r);
+        return Ok(());
     }
     sum_to_shape(pattern, r, shape)
 }
@@ -930,13 +930,16 @@ pub fn sum_to<T: LinalgScalar, D: Dimension>(
 #[inline(never)]
 fn sum_to_shape<T: LinalgScalar, D: Dimension>(
     pattern: &'static str,
-    r: ndarray::Array<T, D>,
+    r: &mut ndarray::Array<T, D>,
     shape: &[usize],
-) -> Result<ndarray::Array<T, D>, EinsumError> {
-    let summed = sum_broadcast_axes(pattern, r.into_dyn(), shape)?;
-    Ok(summed
+) -> Result<(), EinsumError> {
+    let empty = D::zeros(r.ndim());
+    let taken = std::mem::replace(r, kernel::row_major(empty, Vec::new()));
+    let summed = sum_broadcast_axes(pattern, taken.into_dyn(), shape)?;
+    *r = summed
         .into_dimensionality::<D>()
-        .expect("einsum-runtime internal error: a gradient keeps its rank"))
+        .expect("einsum-runtime internal error: a gradient keeps its rank");
+    Ok(())
 }
 
 /// An operand's shape as a fixed-rank shape: the zeroed gradient of a term of `R` labels, whose

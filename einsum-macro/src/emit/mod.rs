@@ -377,10 +377,11 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenS
     // broadcast).
     let own = grad.target.distinct();
     if own == provided && own.len() == grad.target.labels.len() {
-        let sum = u.apply(quote!(#rt::sum_to(#pattern, #r, #vk.shape())));
+        let sum = u.apply(quote!(#rt::sum_to(#pattern, &mut #r, #vk.shape())));
         return quote!({
-            let #r = #reduced;
-            #sum
+            let mut #r = #reduced;
+            #sum;
+            #r
         });
     }
     let epilogue = kernel::emit_epilogue(&r, &provided, &grad.target, &own);

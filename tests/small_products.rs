@@ -2,13 +2,20 @@
 //! 32³ multiply-adds): every size around the tile edges (4 rows, 8 or 16 columns), each operand in
 //! every memory layout (so `b` is read in place or copied into a panel, on the stack or the heap;
 //! operands in the same layout and in different ones),
-//! a destination whose columns are not contiguous (`->ki`), and batches. Results are compared with
-//! the naive reference einsum of `common::reference`.
+//! a destination whose columns are not contiguous (`->ki`), and batches; and GEMM-shaped steps
+//! whose result has more than six axes (a dynamic dimension type), forward and gradients. Results
+//! are compared with the naive reference einsum of `common::reference`, gradients with finite
+//! differences.
 
 mod common;
 
-use common::{checks::check_shapes, elem::*, rng::*};
-use einsum_runtime::einsum;
+use common::{
+    checks::{check_gradients_directional, check_shapes, same_dim, IntoGradVec},
+    elem::*,
+    rng::*,
+    shapes::ShapeOpts,
+};
+use einsum_runtime::{einsum, einsum_vjp};
 use ndarray::{ArrayD, ArrayViewD};
 
 /// Sizes on both sides of every tile edge, and up to the kernel's limit; with 6 and 14, every width
@@ -88,4 +95,36 @@ fn long_sums_copy_the_panel_to_the_heap() {
         check_shapes::<f64>("ij,jk->ik", matmul, &[vec![m, k], vec![k, n]], &mut rng);
         check_shapes::<f32>("ij,jk->ik", matmul, &[vec![m, k], vec![k, n]], &mut rng);
     }
+}
+
+/// A GEMM-shaped step whose result has eight axes: `abcdefg` (rows) times `h` (columns), summed
+/// over `z`.
+const RANK8: &str = "abcdefgz,zh->abcdefgh";
+
+fn rank8<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("abcdefgz,zh->abcdefgh", ops[0], ops[1]).into_dyn()
+}
+
+fn rank8_vjp(ops: &[ArrayViewD<'_, f64>], g: &ArrayD<f64>) -> (ArrayD<f64>, Vec<ArrayD<f64>>) {
+    let (z, back) = einsum_vjp!("abcdefgz,zh->abcdefgh", ops[0], ops[1]);
+    let grads = back(&same_dim(&z, g));
+    (z.into_dyn(), grads.into_grad_vec())
+}
+
+#[test]
+fn gemm_results_of_more_than_six_axes() {
+    // 128 rows, 16 columns: a sum of 16 is a small product (the register tiles), of 40 one for the
+    // `gemm` crate; the layouts of `check_shapes` make the row group merge or not (packed).
+    let mut rng = Rng::new(seed_of(RANK8));
+    for z in [16, 40] {
+        let shapes = [vec![2, 2, 2, 2, 2, 2, 2, z], vec![z, 16]];
+        check_shapes::<f64>(RANK8, rank8, &shapes, &mut rng);
+        check_shapes::<f32>(RANK8, rank8, &shapes, &mut rng);
+    }
+    let opts = [16, 40].map(|z| {
+        ShapeOpts::new(2, 2)
+            .fixed(&format!("z={z} h=16"))
+            .budget(usize::MAX, 0)
+    });
+    check_gradients_directional(RANK8, rank8_vjp, &opts);
 }

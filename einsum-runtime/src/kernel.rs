@@ -2317,8 +2317,9 @@ unsafe fn store_part_f32(p: *mut f32, v: std::arch::x86_64::__m256, w: usize) {
         (p, w, x) = (p.wrapping_add(4), w - 4, _mm256_extractf128_ps::<1>(v));
     }
     if w >= 2 {
-        // SAFETY: the next two lanes, below `w`.
-        unsafe { _mm_store_sd(p.cast(), _mm_castps_pd(x)) };
+        // SAFETY: the next two lanes, below `w` (an unaligned 64-bit store: two `f32`s need not be
+        // aligned as an `f64`).
+        unsafe { _mm_storeu_si64(p.cast(), _mm_castps_si128(x)) };
         (p, w, x) = (p.wrapping_add(2), w - 2, _mm_movehl_ps(x, x));
     }
     if w == 1 {

@@ -2094,6 +2094,10 @@ fn avx2_fma() -> bool {
     false
 }
 
+/// Results of at most this many elements, with a sum of at most a tile row, are computed as dot
+/// products by [`Small::dots`] when `b`'s columns are not contiguous but its rows are.
+const DOTS_UP_TO: usize = 64;
+
 /// Elements of the panel [`small_matmul`] keeps on the stack.
 const PANEL: usize = 256;
 
@@ -2133,6 +2137,21 @@ trait Small: Copy {
     /// writable elements (`c, q < 4`), the destination's distinct and not overlapping the source.
     #[cfg(target_arch = "x86_64")]
     unsafe fn transpose4(src: [*const Self; 4], dst: [*mut Self; 4]);
+
+    /// `c[i · crs + j · ccs] = Σ_p a[i · ars + p] · b[j · bcs + p]` for `i < m`, `j < n`, `p < k`:
+    /// each element one dot product of a row of `a` and a column of `b`, both contiguous over the
+    /// sum, loaded with masks (`k <= NR`) and summed across the vector at the end.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA (see [`small_pays`]); `k <= NR`; those offsets of `a`, `b` (for
+    /// `p < k`) and `c` are elements, `c`'s writable, distinct and not overlapping the others.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dots<const NR: usize>(
+        mnk: (usize, usize, usize),
+        a: (*const Self, isize),
+        b: (*const Self, isize),
+        c: (*mut Self, isize, isize),
+    );
 }
 
 /// `Small` for one element type: its tile of `MR` rows of two vectors (`NR = 2 · half` columns).
@@ -2140,8 +2159,51 @@ trait Small: Copy {
 /// starts at lane `NR - nr`.
 macro_rules! small_tile {
     ($t:ty, $nr:literal, $half:literal, $lanes:ident, $zero:ident, $broadcast:ident, $fmadd:ident,
-     $load:ident, $maskload:ident, $store:ident, $store_part:ident, $transpose4:ident) => {
+     $load:ident, $maskload:ident, $store:ident, $store_part:ident, $transpose4:ident,
+     $mul:ident, $hsum:ident) => {
         impl Small for $t {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn dots<const NR: usize>(
+                (m, n, k): (usize, usize, usize),
+                (a, ars): (*const $t, isize),
+                (b, bcs): (*const $t, isize),
+                (c, crs, ccs): (*mut $t, isize, isize),
+            ) {
+                use std::arch::x86_64::*;
+                assert!(
+                    NR == $nr && k <= NR,
+                    "einsum-runtime internal error: a dot product longer than a tile row"
+                );
+                // SAFETY: lanes `NR - k .. 2 · NR - k` of the `2 · NR` in `$lanes`: the first `k`
+                // set.
+                let mask = unsafe {
+                    let lanes = $lanes.as_ptr().add(NR - k);
+                    [
+                        _mm256_loadu_si256(lanes.cast()),
+                        _mm256_loadu_si256(lanes.add($half).cast()),
+                    ]
+                };
+                // SAFETY: `p < k` of a row of `a` or a column of `b` whose index is below `m` or
+                // `n`: elements by this function's contract (masked-out lanes are not accessed).
+                let sum = |v: *const $t| unsafe {
+                    [
+                        $maskload(v, mask[0]),
+                        $maskload(v.wrapping_add($half), mask[1]),
+                    ]
+                };
+                for i in 0..m as isize {
+                    let x = sum(a.wrapping_offset(i * ars));
+                    for j in 0..n as isize {
+                        let y = sum(b.wrapping_offset(j * bcs));
+                        let d = $hsum($fmadd(x[1], y[1], $mul(x[0], y[0])));
+                        // SAFETY: `(i, j)` below `(m, n)`: an element of `c` by this function's
+                        // contract.
+                        unsafe { *c.offset(i * crs + j * ccs) = d };
+                    }
+                }
+            }
+
             #[cfg(target_arch = "x86_64")]
             #[inline(always)]
             unsafe fn transpose4(src: [*const $t; 4], dst: [*mut $t; 4]) {
@@ -2255,7 +2317,9 @@ small_tile!(
     _mm256_maskload_pd,
     _mm256_storeu_pd,
     store_part_f64,
-    transpose4_f64
+    transpose4_f64,
+    _mm256_mul_pd,
+    hsum_f64
 );
 small_tile!(
     f32,
@@ -2269,8 +2333,31 @@ small_tile!(
     _mm256_maskload_ps,
     _mm256_storeu_ps,
     store_part_f32,
-    transpose4_f32
+    transpose4_f32,
+    _mm256_mul_ps,
+    hsum_f32
 );
+
+/// The sum of the four lanes of `v`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn hsum_f64(v: std::arch::x86_64::__m256d) -> f64 {
+    use std::arch::x86_64::*;
+    let pair = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+    _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)))
+}
+
+/// The sum of the eight lanes of `v`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn hsum_f32(v: std::arch::x86_64::__m256) -> f32 {
+    use std::arch::x86_64::*;
+    let four = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+    _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps::<1>(two, two)))
+}
 
 /// Stores the first `w` lanes of `v` at `p` (`w <= 4`): halves, then a single lane.
 ///
@@ -2438,6 +2525,13 @@ unsafe fn small_matmul<T: Small, const NR: usize>(
     let (brs, bcs) = (gb[1].stride, gb[2].stride);
     let c = (c, gc[1].stride, gc[2].stride);
     if bcs != 1 && n > 1 {
+        // A product `g · bᵀ` (a gradient's) whose sum fits one tile row and whose result is a few
+        // elements: dot products of contiguous rows, not worth copying `bᵀ` into a panel.
+        if brs == 1 && a.2 == 1 && k <= NR && m * n <= DOTS_UP_TO {
+            // SAFETY: this function's contract: rows of `a` and columns of `b` are contiguous over
+            // the sum (checked just above).
+            return unsafe { T::dots::<NR>((m, n, k), (a.0, a.1), (b, bcs), c) };
+        }
         // SAFETY: this function's contract.
         return unsafe { small_packed::<T, NR>((m, n, k), a, (b, brs, bcs), c) };
     }

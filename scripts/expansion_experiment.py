@@ -35,17 +35,19 @@ from pathlib import Path
 RT = r"(?:::einsum_runtime::__private|__einsum_rt)"
 
 
-def block_end(s: str, open_at: int) -> int:
-    """The index of the brace that closes the one at `open_at`."""
+def matching(s: str, at: int, step: int = 1) -> int:
+    """The index of the bracket that matches the one at `at`: forward from an opening one
+    (`step` 1), backward from a closing one (`step` -1)."""
+    opening, closing = s[at], {"{": "}", "(": ")", "}": "{", ")": "("}[s[at]]
     depth = 0
-    for i in range(open_at, len(s)):
-        if s[i] == "{":
+    for i in range(at, len(s) if step > 0 else -1, step):
+        if s[i] == opening:
             depth += 1
-        elif s[i] == "}":
+        elif s[i] == closing:
             depth -= 1
             if depth == 0:
                 return i
-    raise ValueError("unbalanced braces")
+    raise ValueError("unbalanced brackets")
 
 
 def replace_blocks(s: str, start: str, body_after: str, replacement: str) -> str:
@@ -56,28 +58,16 @@ def replace_blocks(s: str, start: str, body_after: str, replacement: str) -> str
             continue
         anchor = s.index(body_after, m.end() - 1) if body_after else m.end() - 1
         b = s.index("{", anchor)
-        e = block_end(s, b)
+        e = matching(s, b)
         out += [s[pos:b], replacement]
         pos = e + 1
     return "".join(out + [s[pos:]])
 
 
-def paren_start(s: str, close: int) -> int:
-    depth = 0
-    for i in range(close, -1, -1):
-        if s[i] == ")":
-            depth += 1
-        elif s[i] == "(":
-            depth -= 1
-            if depth == 0:
-                return i
-    raise ValueError("unbalanced parentheses")
-
-
 def no_question_mark(s: str) -> str:
     out, pos = [], 0
     for m in re.finditer(r"\)\?", s):
-        call = re.search(RT + r"::\w+\s*$", s[: paren_start(s, m.start())])
+        call = re.search(RT + r"::\w+\s*$", s[: matching(s, m.start(), -1)])
         if not call or call.start() < pos:
             continue
         out += [s[pos : call.start()], "match ", s[call.start() : m.start() + 1]]
@@ -91,7 +81,7 @@ def while_loops(s: str) -> str:
     out, pos = [], 0
     while m := pattern.search(s, pos):
         b = m.end() - 1
-        e = block_end(s, b)
+        e = matching(s, b)
         i, n = m.groups()
         body = while_loops(s[b + 1 : e])
         out += [s[pos : m.start()], f"{{ let mut {i} = 0usize; while {i} < {n} {{ {body} {i} += 1; }} }}"]
@@ -107,7 +97,7 @@ def vjp_no_closure(s: str) -> str:
     out, pos = [], 0
     for m in re.finditer(r"\(__einsum_value,\s*move\s*\|", head):
         params_end = head.index("|", m.end())
-        e = block_end(head, head.index("{", params_end))
+        e = matching(head, head.index("{", params_end))
         out += [head[pos : m.start()], "(__einsum_value, __einsum_back"]
         pos = e + 1
     return "".join(out + [head[pos:]]) + tail

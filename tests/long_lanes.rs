@@ -1,7 +1,10 @@
 //! Sums, dot products and elementwise products over long lanes: `f32`/`f64` reductions over at
 //! least 64 contiguous elements run in `einsum-runtime`'s vector loops (four vector accumulators,
 //! then the tail) when the CPU has AVX2 and FMA (512-bit registers with AVX-512F), and a contiguous
-//! elementwise product is one lane. Lengths on both sides of the threshold and of every accumulator
+//! elementwise product is one lane. Products that sum nothing (elementwise, broadcast and outer
+//! products) over lanes of at least 32 elements with strides 0 or 1 run in 256-bit AVX loops whose
+//! stores start at each row's first 32-byte boundary: rows of every length, so every alignment of a
+//! row's start. Lengths on both sides of the threshold and of every accumulator
 //! boundary, in every memory layout, against the naive reference of `common::reference`; strided
 //! reductions (a trace, a product summed against a transposed operand) at the same lengths.
 
@@ -39,6 +42,22 @@ fn row_products<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("ij,ij->ij", ops[0], ops[1]).into_dyn()
 }
 
+fn outer<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("i,j->ij", ops[0], ops[1]).into_dyn()
+}
+
+fn scaled_rows<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("ij,i->ij", ops[0], ops[1]).into_dyn()
+}
+
+fn scaled_columns<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("i,ij->ij", ops[0], ops[1]).into_dyn()
+}
+
+fn broadcast_rows<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    einsum!("ij,j->ij", ops[0], ops[1]).into_dyn()
+}
+
 fn trace<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("ii->", ops[0]).into_dyn()
 }
@@ -61,6 +80,11 @@ fn every_length<T: Elem>(seed: &str) {
             &[vec![3, n], vec![3, n]],
             &mut rng,
         );
+        // Products that sum nothing, row by row: `a` or `b` a splat (stride 0) or a lane.
+        check_shapes::<T>("i,j->ij", outer, &[vec![5], vec![n]], &mut rng);
+        check_shapes::<T>("ij,i->ij", scaled_rows, &[vec![5, n], vec![5]], &mut rng);
+        check_shapes::<T>("i,ij->ij", scaled_columns, &[vec![5], vec![5, n]], &mut rng);
+        check_shapes::<T>("ij,j->ij", broadcast_rows, &[vec![5, n], vec![n]], &mut rng);
         // Strided reductions (four running sums, then the tail).
         if n <= 129 {
             check_shapes::<T>("ii->", trace, &[vec![n, n]], &mut rng);

@@ -1847,9 +1847,10 @@ const WIDE_PUSH_FROM: usize = 32;
 ///
 /// Why: the generic loops compile to 128-bit SSE stores (the crate targets baseline x86-64), and a
 /// result row that the allocator places 16 bytes past a 32-byte boundary (as glibc does) would split
-/// every other unaligned 256-bit store across two cache lines. Aligned 256-bit stores wrote the
-/// 16 MiB `f32` outer product of `benches/workloads.rs` about 18 % faster on the AMD EPYC machine
-/// of `docs/benchmarks.md` (section 0, "Outer products with aligned 256-bit stores").
+/// every other unaligned 256-bit store across two cache lines. With aligned 256-bit stores the
+/// 16 MiB `f32` outer product of `benches/workloads.rs` took 0.86x its time, and the 256 x 256
+/// Hadamard product of `benches/kernels.rs` 0.89x, on the AMD EPYC machine of `docs/benchmarks.md`
+/// (section 0, "Outer products with aligned 256-bit stores").
 #[inline]
 fn wide_push_mul<T: 'static>(out: &mut Vec<T>, a: Lane<'_, T>, b: Lane<'_, T>) -> bool {
     #[cfg(target_arch = "x86_64")]

@@ -1959,7 +1959,9 @@ vector_products!(
 );
 
 /// The entry of [`wide_push_mul`] for one element type: room for the lane, the vector loop, then
-/// the new length. Only called after `avx()` held, with strides 0 or 1.
+/// the new length. Checks what the vector loop needs (AVX, strides 0 or 1) itself, so that it is
+/// safe whoever calls it; the caller checked the same, and the standard library caches the CPU's
+/// answer.
 macro_rules! push_mul_entry {
     ($t:ty, $name:ident, $isa:ident) => {
         #[cfg(target_arch = "x86_64")]
@@ -1967,13 +1969,13 @@ macro_rules! push_mul_entry {
         fn $name(out: &mut Vec<$t>, a: Lane<'_, $t>, b: Lane<'_, $t>) {
             let n = a.len;
             assert!(
-                n == b.len && matches!(a.stride, 0 | 1) && matches!(b.stride, 0 | 1),
+                n == b.len && matches!(a.stride, 0 | 1) && matches!(b.stride, 0 | 1) && avx(),
                 "einsum-runtime internal error: a wide product of lanes {n} and {}",
                 b.len
             );
             out.reserve(n);
             let len = out.len();
-            // SAFETY: the CPU has AVX (the caller's check); `reserve` made room for `n` more
+            // SAFETY: the CPU has AVX (asserted); `reserve` made room for `n` more
             // elements after `len`; each lane's constructor guarantees `ptr[i · stride]` valid for
             // `i < n` (stride 0 or 1, asserted), and the lanes, shared borrows of their views,
             // cannot point into the vector `out`.

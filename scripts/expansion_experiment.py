@@ -18,7 +18,9 @@ Variants (each an edit of the expanded text; the experiments of docs/benchmarks.
 - `vjp-no-closure`: `einsum_vjp!`'s own closure at the call site replaced by the runtime's (for code
   before 48c22d2; not for the three `...` patterns);
 - `vjp-no-convert`: in that closure, `into_dim_of` dropped (also before 48c22d2);
-- `shards4`: the kernels spread over 4 shard types instead of 16.
+- `shards4`: the kernels spread over 4 shard types instead of 16;
+- `concrete`: the kernels and gradient functions not generic over the element type: `T` replaced by
+  `f64` (the probes' type) and the `T: LinalgScalar` parameter dropped.
 
 Usage: python3 scripts/expansion_experiment.py probe1_einsum no-grads [--rounds 5] [--release]
 """
@@ -120,6 +122,8 @@ VARIANTS = {
     "no-rank-checks": lambda s: re.sub(RT + r"::rank::<[^>]*>\(&__einsum_op\d+\);", "", s),
     "vjp-no-closure": vjp_no_closure,
     "vjp-no-convert": lambda s: re.sub(RT + r"::into_dim_of\((__einsum_g\d+),\s*&__einsum_op\d+\)", r"\1", s),
+    "concrete": lambda s: re.sub(r"\bT\b(?!:)", "f64", re.sub(r",?\s*T: __einsum_rt::LinalgScalar>", ">", s).replace(
+        "<>", "")),
     "shards4": lambda s: re.sub(r"shard::S(\d+) as", lambda m: f"shard::S{int(m.group(1)) % 4} as", s),
 }
 

@@ -2,9 +2,10 @@
 //! least 64 contiguous elements run in `einsum-runtime`'s vector loops (four vector accumulators,
 //! then the tail) when the CPU has AVX2 and FMA (512-bit registers with AVX-512F), and a contiguous
 //! elementwise product is one lane. Products that sum nothing (elementwise, broadcast and outer
-//! products) over lanes of at least 32 elements with strides 0 or 1 run in 256-bit AVX loops whose
-//! stores start at each row's first 32-byte boundary: rows of every length, so every alignment of a
-//! row's start. Lengths on both sides of the threshold and of every accumulator
+//! products) over lanes of at least 32 elements with strides 0 or 1 run in 256-bit AVX loops: an
+//! unaligned first vector, aligned stores from the row's first 32-byte boundary (four vectors a
+//! step, then one), an unaligned last vector: rows of every length, so every alignment of a row's
+//! start and every remainder. Lengths on both sides of the threshold and of every accumulator
 //! boundary, in every memory layout, against the naive reference of `common::reference`; strided
 //! reductions (a trace, a product summed against a transposed operand) at the same lengths.
 
@@ -14,9 +15,9 @@ use common::{checks::check_shapes, elem::*, rng::*};
 use einsum_runtime::einsum;
 use ndarray::{ArrayD, ArrayViewD};
 
-/// Around the threshold (64) and the step of four vectors (16 `f64`s and 32 `f32`s in 256-bit
-/// registers, 32 and 64 in 512-bit ones).
-const LENGTHS: [usize; 11] = [1, 31, 33, 63, 64, 65, 95, 127, 128, 129, 1000];
+/// Around the thresholds (64 for sums, 32 for products) and the step of four vectors (16 `f64`s and
+/// 32 `f32`s in 256-bit registers, 32 and 64 in 512-bit ones), and whole vectors short of it.
+const LENGTHS: [usize; 14] = [1, 31, 33, 40, 47, 56, 63, 64, 65, 95, 127, 128, 129, 1000];
 
 fn sum<T: Elem>(ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
     einsum!("i->", ops[0]).into_dyn()

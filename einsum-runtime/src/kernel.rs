@@ -1878,124 +1878,146 @@ fn avx() -> bool {
     std::arch::is_x86_feature_detected!("avx")
 }
 
-/// The element-wise products of one element type with 256-bit AVX vectors: a module `$isa` with
-/// `mul`, compiled with AVX enabled.
-macro_rules! vector_products {
-    ($isa:ident, $t:ty, $lanes:literal, $set1:ident, $loadu:ident, $mul:ident, $store:ident) => {
-        #[cfg(target_arch = "x86_64")]
-        mod $isa {
-            use std::arch::x86_64::*;
-
-            /// `out[i] = a[i · sa] · b[i · sb]` for `i < n`, where each stride is 0 or 1: scalar
-            /// products up to the first 32-byte boundary of `out`, then two aligned vectors per
-            /// step, then scalar products again.
-            ///
-            /// # Safety
-            /// The CPU has AVX; `out[..n]` is writable and `a[i · sa]`, `b[i · sb]` are readable
-            /// for `i < n`; `out` overlaps neither.
-            #[target_feature(enable = "avx")]
-            pub(super) unsafe fn mul(
-                out: *mut $t,
-                a: *const $t,
-                sa: usize,
-                b: *const $t,
-                sb: usize,
-                n: usize,
-            ) {
-                let scalar = |i: usize| {
-                    // SAFETY: `i < n` at every call below, so these are the caller's elements.
-                    unsafe { *out.add(i) = *a.add(i * sa) * *b.add(i * sb) }
-                };
-                let load = |p: *const $t, s: usize, i: usize| {
-                    // SAFETY: the CPU has AVX (the caller's promise); every call below has
-                    // `i + $lanes <= n`, so with stride 1 the vector `p[i..i + $lanes]` is the
-                    // caller's elements, and with stride 0 `p[0]` is.
-                    unsafe {
-                        if s == 0 {
-                            $set1(*p)
-                        } else {
-                            $loadu(p.add(i))
-                        }
-                    }
-                };
-                let head = out.align_offset(32).min(n);
-                (0..head).for_each(scalar);
-                let mut i = head;
-                while i + 2 * $lanes <= n {
-                    let x = $mul(load(a, sa, i), load(b, sb, i));
-                    let y = $mul(load(a, sa, i + $lanes), load(b, sb, i + $lanes));
-                    // SAFETY: `i + 2 · $lanes <= n`, so both vectors are the caller's elements of
-                    // `out`; `out + i` is 32-byte aligned (the head, then whole vectors of 32
-                    // bytes), as the aligned stores require.
-                    unsafe {
-                        $store(out.add(i), x);
-                        $store(out.add(i + $lanes), y);
-                    }
-                    i += 2 * $lanes;
-                }
-                (i..n).for_each(scalar);
-            }
-        }
-    };
-}
-
-vector_products!(
-    avx_f64,
-    f64,
-    4,
-    _mm256_set1_pd,
-    _mm256_loadu_pd,
-    _mm256_mul_pd,
-    _mm256_store_pd
-);
-vector_products!(
-    avx_f32,
-    f32,
-    8,
-    _mm256_set1_ps,
-    _mm256_loadu_ps,
-    _mm256_mul_ps,
-    _mm256_store_ps
-);
-
-/// The entry of [`wide_push_mul`] for one element type: room for the lane, the vector loop, then
-/// the new length. Checks what the vector loop needs (AVX, strides 0 or 1) itself, so that it is
-/// safe whoever calls it; the caller checked the same, and the standard library caches the CPU's
-/// answer.
+/// The entry of [`wide_push_mul`] for one element type, `$name`: appends the products of two lanes
+/// with 256-bit AVX vectors.
+///
+/// After the assertions, the whole row runs in one function compiled with AVX, without another
+/// call: a call's register saves are stores, and on a 16 MiB outer product they queue behind the
+/// previous row's stores. The first vector of the row is stored unaligned (it covers the elements
+/// before the row's first 32-byte boundary); from there, four aligned vectors per step; the last
+/// vector of the row is stored unaligned again, ending at the row's end. Those two may write some
+/// elements a second time, with the same value.
 macro_rules! push_mul_entry {
-    ($t:ty, $name:ident, $isa:ident) => {
+    ($t:ty, $name:ident, $lanes:literal, $set1:ident, $loadu:ident, $mul:ident, $store:ident, $storeu:ident) => {
+        /// [`wide_push_mul`] for one element type (see `push_mul_entry`).
+        ///
+        /// # Panics
+        /// Unless the lanes have the same length, at least two vectors, strides 0 or 1, and the
+        /// CPU has AVX: `push_mul` and `wide_push_mul` send only such lanes (of at least
+        /// `WIDE_PUSH_FROM` elements); checked again so that this is safe whoever calls it (the
+        /// standard library caches the CPU's answer).
         #[cfg(target_arch = "x86_64")]
         #[inline(never)]
         fn $name(out: &mut Vec<$t>, a: Lane<'_, $t>, b: Lane<'_, $t>) {
             let n = a.len;
             assert!(
-                n == b.len && matches!(a.stride, 0 | 1) && matches!(b.stride, 0 | 1) && avx(),
+                n == b.len
+                    && n >= 2 * $lanes
+                    && matches!(a.stride, 0 | 1)
+                    && matches!(b.stride, 0 | 1)
+                    && avx(),
                 "einsum-runtime internal error: a wide product of lanes {n} and {}",
                 b.len
             );
             out.reserve(n);
-            let len = out.len();
-            // SAFETY: the CPU has AVX (asserted); `reserve` made room for `n` more
-            // elements after `len`; each lane's constructor guarantees `ptr[i · stride]` valid for
-            // `i < n` (stride 0 or 1, asserted), and the lanes, shared borrows of their views,
-            // cannot point into the vector `out`.
-            unsafe {
-                $isa::mul(
-                    out.as_mut_ptr().add(len),
-                    a.ptr,
-                    a.stride as usize,
-                    b.ptr,
-                    b.stride as usize,
-                    n,
-                );
-                out.set_len(len + n);
+            // SAFETY: the CPU has AVX, the lanes have the same length of at least two vectors and
+            // strides 0 or 1 (all asserted), and `reserve` made room for `n` more elements.
+            unsafe { $name::run(out, a, b) }
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        mod $name {
+            use super::Lane;
+            use std::arch::x86_64::*;
+
+            /// Appends `a[i] · b[i]` for `i < n` to `out` (see `push_mul_entry`).
+            ///
+            /// # Safety
+            /// The CPU has AVX; the lanes have the same length `n`, at least two vectors, and
+            /// strides 0 or 1 (each lane's constructor made its elements readable); `out` has
+            /// room for `n` more elements. The lanes, shared borrows of their views, cannot point
+            /// into `out`, which the caller borrows mutably.
+            #[target_feature(enable = "avx")]
+            pub(super) unsafe fn run(out: &mut Vec<$t>, a: Lane<'_, $t>, b: Lane<'_, $t>) {
+                let n = a.len;
+                let len = out.len();
+                // SAFETY: `out` has room for `n` elements after `len` (the caller's promise).
+                let dst = unsafe { out.as_mut_ptr().add(len) };
+                // Elements from `head` on start on 32-byte boundaries; the first vector, stored
+                // unaligned, covers those before (`head < $lanes`: `dst` is aligned to its type).
+                let head = (32 - dst as usize % 32) % 32 / std::mem::size_of::<$t>();
+                // The vector loops for one pair of strides, each without a branch on them: `$a`
+                // and `$b` give their operand's vector at `i`.
+                macro_rules! vectors {
+                    ($a:expr, $b:expr) => {{
+                        let (va, vb) = ($a, $b);
+                        // SAFETY: `dst[..$lanes]` is inside the room the caller promised
+                        // (`n >= $lanes`); the store is unaligned.
+                        unsafe { $storeu(dst, $mul(va(0), vb(0))) };
+                        let mut i = head;
+                        while i + 4 * $lanes <= n {
+                            let w = $mul(va(i), vb(i));
+                            let x = $mul(va(i + $lanes), vb(i + $lanes));
+                            let y = $mul(va(i + 2 * $lanes), vb(i + 2 * $lanes));
+                            let z = $mul(va(i + 3 * $lanes), vb(i + 3 * $lanes));
+                            // SAFETY: `dst[i..i + 4 · $lanes]` is inside the promised room
+                            // (`i + 4 · $lanes <= n`), and `dst + i` is 32-byte aligned: `head`
+                            // is the first such element, and `i` moves by whole vectors.
+                            unsafe {
+                                $store(dst.add(i), w);
+                                $store(dst.add(i + $lanes), x);
+                                $store(dst.add(i + 2 * $lanes), y);
+                                $store(dst.add(i + 3 * $lanes), z);
+                            }
+                            i += 4 * $lanes;
+                        }
+                        while i + $lanes <= n {
+                            // SAFETY: as in the loop above, for one vector.
+                            unsafe { $store(dst.add(i), $mul(va(i), vb(i))) };
+                            i += $lanes;
+                        }
+                        if i < n {
+                            let last = n - $lanes;
+                            // SAFETY: `dst[n - $lanes..n]` is inside the promised room; the
+                            // store is unaligned.
+                            unsafe { $storeu(dst.add(last), $mul(va(last), vb(last))) };
+                        }
+                    }};
+                }
+                // A stride-1 lane's vector at `i`; every call above has `i + $lanes <= n`.
+                let row = |p: *const $t| {
+                    move |i: usize| {
+                        // SAFETY: `p[i..i + $lanes]` are elements of a lane of `n` elements with
+                        // stride 1 (the caller's promise), as `i + $lanes <= n`.
+                        unsafe { $loadu(p.add(i)) }
+                    }
+                };
+                // SAFETY: `n > 0`, so each lane's first element is readable (the caller's
+                // promise); the vectors below use it only for a lane of stride 0.
+                let (x, y) = unsafe { ($set1(*a.ptr), $set1(*b.ptr)) };
+                match (a.stride, b.stride) {
+                    (0, 0) => vectors!(move |_: usize| x, move |_: usize| y),
+                    (0, _) => vectors!(move |_: usize| x, row(b.ptr)),
+                    (_, 0) => vectors!(row(a.ptr), move |_: usize| y),
+                    _ => vectors!(row(a.ptr), row(b.ptr)),
+                }
+                // SAFETY: the loops above wrote `dst[..n]`, the `n` elements after `len`.
+                unsafe { out.set_len(len + n) };
             }
         }
     };
 }
 
-push_mul_entry!(f64, push_mul_f64, avx_f64);
-push_mul_entry!(f32, push_mul_f32, avx_f32);
+push_mul_entry!(
+    f64,
+    push_mul_f64,
+    4,
+    _mm256_set1_pd,
+    _mm256_loadu_pd,
+    _mm256_mul_pd,
+    _mm256_store_pd,
+    _mm256_storeu_pd
+);
+push_mul_entry!(
+    f32,
+    push_mul_f32,
+    8,
+    _mm256_set1_ps,
+    _mm256_loadu_ps,
+    _mm256_mul_ps,
+    _mm256_store_ps,
+    _mm256_storeu_ps
+);
 
 /// Appends `a[i]` for every `i` of the lane to `out`: the innermost loop of a generated
 /// single-operand step that sums nothing (a copy, diagonal or broadcast in row-major order).

@@ -1842,7 +1842,7 @@ pub fn push_mul<T: LinalgScalar>(out: &mut Vec<T>, a: Lane<'_, T>, b: Lane<'_, T
 const WIDE_PUSH_FROM: usize = 32;
 
 /// [`push_mul`] for `f32` and `f64` lanes whose strides are 0 or 1, on an x86-64 CPU with AVX:
-/// 256-bit products stored 32-byte aligned (`vector_products`). Returns false, having done nothing,
+/// 256-bit products stored 32-byte aligned (`push_mul_entry`). Returns false, having done nothing,
 /// for any other lane, type or CPU.
 ///
 /// Why: the generic loops compile to 128-bit SSE stores (the crate targets baseline x86-64), and a

@@ -389,6 +389,56 @@ fn size_one_axes_inside_a_repeated_label() {
     check("ii->i", diag, &[&[1, 4]]);
 }
 
+/// A gradient that is the forward einsum under other names runs the forward kernel (see
+/// `einsum-macro`'s `ForwardForm`). There the kernel binds each label from the operands it is given,
+/// so a label that the gradient's other inputs have only as a broadcast axis of length 1 (`j` of
+/// `ij,jk->ik` with `a` of shape (3, 1), in `b`'s gradient `aᵀ · g`) must still get its extent
+/// from the forward call (4 here), not 1.
+#[test]
+fn forward_form_gradients_keep_broadcast_extents() {
+    fn check(pattern: &str, vjp: Vjp<f64>, shapes: &[&[usize]]) {
+        let mut rng = Rng::new(seed_of(pattern));
+        let shapes: Vec<Vec<usize>> = shapes.iter().map(|s| s.to_vec()).collect();
+        let ops: Vec<ArrayD<f64>> = random_arrays(&shapes, &mut rng);
+        let want = reference(pattern, &views(&ops));
+        let g: ArrayD<f64> = random_array(want.shape(), &mut rng);
+        let (z, grads) = vjp(&views(&ops), &g);
+        let what = format!("{pattern} on {shapes:?}");
+        assert_close(&what, &z, &want, Tol::new(1e-12, 1e-12));
+        for (k, gk) in grads.iter().enumerate() {
+            assert_eq!(gk.shape(), ops[k].shape(), "{what}: gradient {k}");
+            let fd = finite_difference(pattern, &ops, &g, k);
+            assert_close(
+                &format!("{what}: gradient {k}"),
+                gk,
+                &fd,
+                Tol::new(1e-8, 1e-8),
+            );
+        }
+    }
+    fn matmul(ops: &[ArrayViewD<'_, f64>], g: &ArrayD<f64>) -> (ArrayD<f64>, Vec<ArrayD<f64>>) {
+        let (z, back) = einsum_vjp!("ij,jk->ik", ops[0], ops[1]);
+        let grads = back(&same_dim(&z, g)).into_grad_vec();
+        (z.into_dyn(), grads)
+    }
+    fn batched(ops: &[ArrayViewD<'_, f64>], g: &ArrayD<f64>) -> (ArrayD<f64>, Vec<ArrayD<f64>>) {
+        let (z, back) = einsum_vjp!("bij,bjk->bik", ops[0], ops[1]);
+        let grads = back(&same_dim(&z, g)).into_grad_vec();
+        (z.into_dyn(), grads)
+    }
+    fn chain(ops: &[ArrayViewD<'_, f64>], g: &ArrayD<f64>) -> (ArrayD<f64>, Vec<ArrayD<f64>>) {
+        let (z, back) = einsum_vjp!("ij,jk,kl->il", ops[0], ops[1], ops[2]);
+        let grads = back(&same_dim(&z, g)).into_grad_vec();
+        (z.into_dyn(), grads)
+    }
+    check("ij,jk->ik", matmul, &[&[3, 1], &[4, 5]]);
+    check("ij,jk->ik", matmul, &[&[3, 4], &[1, 5]]);
+    check("ij,jk->ik", matmul, &[&[1, 4], &[4, 1]]);
+    check("bij,bjk->bik", batched, &[&[1, 3, 2], &[4, 2, 5]]);
+    check("bij,bjk->bik", batched, &[&[2, 3, 1], &[2, 4, 5]]);
+    check("ij,jk,kl->il", chain, &[&[3, 1], &[4, 1], &[5, 2]]);
+}
+
 /// Operands written as borrows (`&a`, `&&a`) give the same value and gradients as the arrays
 /// themselves, and the closure may be called after the statement that made it: the borrow is of
 /// the array, not of a temporary reference to it.

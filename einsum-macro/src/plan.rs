@@ -174,6 +174,128 @@ impl Plan {
     }
 }
 
+/// A gradient einsum that is the forward einsum under other label names: operand slot `s` of the
+/// forward pattern is filled by gradient input `fills[s]` (0 for `G`, `i + 1` for operand
+/// `sources[i]`), whose axes are taken in the order of `labels[s]`, one gradient label per axis of
+/// the forward term; the forward's result is then the gradient, its axes in the operand's order.
+///
+/// The gradient of a matrix product is one: `ij,jk->ik` has `ik,jk->ij` for `a` (`g · bᵀ`:
+/// `g` fills `a`'s slot, `b` transposed fills `b`'s) and `ij,ik->jk` for `b`; so are those of
+/// batched products, attention, chains, permutations and elementwise products. Such a gradient
+/// calls the forward kernel instead of a loop nest of its own: one kernel to compile per call
+/// rather than one per operand, and the same code, GEMM route included, for both directions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardForm {
+    pub fills: Vec<usize>,
+    pub labels: Vec<Vec<char>>,
+}
+
+impl GradPlan {
+    /// The gradient as the forward einsum under other names (see [`ForwardForm`]), or `None` when
+    /// it is not one, or its result is not the operand's gradient as it stands: a repeated label
+    /// (a diagonal) in any term, or an operand's label that the other terms do not provide (the
+    /// gradient broadcasts over it). Of several ways, the one that reorders the fewest inputs.
+    pub fn forward_form(&self, plan: &Plan) -> Option<ForwardForm> {
+        let chars = |t: &TermPlan| t.chars().collect::<Vec<char>>();
+        let forward: Vec<Vec<char>> = plan.inputs.iter().map(chars).collect();
+        let forward_out = chars(&plan.output);
+        let grad: Vec<Vec<char>> = self.inputs.iter().map(chars).collect();
+        let target = chars(&self.target);
+        let distinct = |t: &[char]| t.iter().enumerate().all(|(i, c)| !t[..i].contains(c));
+        if chars(&self.output) != target
+            || target.len() != forward_out.len()
+            || !(forward.iter().chain(&grad)).all(|t| distinct(t))
+            || !distinct(&forward_out)
+        {
+            return None;
+        }
+        let mut best: Option<(usize, ForwardForm)> = None;
+        for fills in permutations(forward.len()) {
+            let terms: Vec<&[char]> = fills.iter().map(|&j| &grad[j][..]).collect();
+            let Some(labels) = rename(&forward, &forward_out, &terms, &target) else {
+                continue;
+            };
+            let reordered = (labels.iter().zip(&terms))
+                .filter(|(l, t)| l[..] != t[..])
+                .count();
+            if best.as_ref().is_none_or(|(r, _)| reordered < *r) {
+                best = Some((reordered, ForwardForm { fills, labels }));
+            }
+        }
+        best.map(|(_, form)| form)
+    }
+}
+
+/// The renaming that makes `terms -> target` the einsum `forward -> forward_out`, as the gradient
+/// label of each axis of each forward term; `None` if there is none. A label's role is the set of
+/// terms it occurs in (and whether the result has it); the result's labels are matched in order,
+/// the others in the order the terms first name them, each with the first unmatched label of the
+/// same role.
+fn rename(
+    forward: &[Vec<char>],
+    forward_out: &[char],
+    terms: &[&[char]],
+    target: &[char],
+) -> Option<Vec<Vec<char>>> {
+    if (forward.iter().zip(terms)).any(|(f, t)| f.len() != t.len()) {
+        return None;
+    }
+    let role = |c: char, ts: &mut dyn Iterator<Item = &[char]>, out: &[char]| {
+        let mut mask = u64::from(out.contains(&c));
+        for (s, t) in ts.enumerate() {
+            mask |= u64::from(t.contains(&c)) << (s + 1);
+        }
+        mask
+    };
+    let forward_role = |c: char| role(c, &mut forward.iter().map(|t| &t[..]), forward_out);
+    let grad_role = |c: char| role(c, &mut terms.iter().copied(), target);
+    let mut map: Vec<(char, char)> = Vec::new();
+    for (&f, &g) in forward_out.iter().zip(target) {
+        if forward_role(f) != grad_role(g) {
+            return None;
+        }
+        map.push((f, g));
+    }
+    let first_named = |ts: &mut dyn Iterator<Item = &[char]>, out: &[char]| {
+        let mut seen: Vec<char> = Vec::new();
+        for c in ts.flatten() {
+            if !out.contains(c) && !seen.contains(c) {
+                seen.push(*c);
+            }
+        }
+        seen
+    };
+    let mut rest = first_named(&mut terms.iter().copied(), target);
+    for f in first_named(&mut forward.iter().map(|t| &t[..]), forward_out) {
+        let at = rest.iter().position(|&g| grad_role(g) == forward_role(f))?;
+        map.push((f, rest.remove(at)));
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let renamed = |f: &char| map.iter().find(|(x, _)| x == f).map(|&(_, g)| g);
+    forward
+        .iter()
+        .map(|t| t.iter().map(renamed).collect())
+        .collect()
+}
+
+/// Every ordering of `0..n`, the identity first.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for shorter in permutations(n - 1) {
+        for at in (0..n).rev() {
+            let mut p = shorter.clone();
+            p.insert(at, n - 1);
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// numpy's implicit output: the labels that occur exactly once, sorted by character code, after the
 /// ellipsis dimensions if any operand has an ellipsis.
 fn plan_implicit_output(inputs: &[TermPlan]) -> TermPlan {
@@ -244,6 +366,48 @@ mod tests {
         assert_eq!(plan("bij,jk->ik").grad(0).output.spelling, "ij");
         assert_eq!(plan("...ij,jk->...ik").grad(0).output.spelling, "...ij");
         assert_eq!(plan("...ij,jk->ik").grad(0).output.spelling, "ij");
+    }
+
+    #[test]
+    fn gradients_in_forward_form() {
+        let form = |text: &str, k: usize| {
+            let p = plan(text);
+            p.grad(k).forward_form(&p).map(|f| {
+                let labels: Vec<String> = f.labels.iter().map(|l| l.iter().collect()).collect();
+                (f.fills, labels)
+            })
+        };
+        // `g · bᵀ`: g (input 0, "ik") fills a's slot as it is, b ("jk") fills b's transposed.
+        assert_eq!(
+            form("ij,jk->ik", 0),
+            Some((vec![0, 1], vec!["ik".into(), "kj".into()]))
+        );
+        // `aᵀ · g`: a ("ij", input 1) fills the first slot, transposed; g the second.
+        assert_eq!(
+            form("ij,jk->ik", 1),
+            Some((vec![1, 0], vec!["ji".into(), "ik".into()]))
+        );
+        // A transpose's gradient is the transpose of g: the forward kernel on g as it is.
+        assert_eq!(form("ij->ji", 0), Some((vec![0], vec!["ji".into()])));
+        assert_eq!(
+            form("bhqd,bhkd->bhqk", 0),
+            Some((vec![0, 1], vec!["bhqk".into(), "bhdk".into()]))
+        );
+        assert!(form("ij,jk,kl->il", 1).is_some());
+        assert!(form("ij,ij->ij", 1).is_some());
+        assert!(form("ij,cij->ij", 0).is_some());
+        // Not the forward einsum under other names: an outer product's gradient is a matrix-vector
+        // product, a sum's a broadcast, a diagonal's a write to the diagonal.
+        assert_eq!(form("i,j->ij", 0), None);
+        assert_eq!(form("ij,j->i", 0), None);
+        assert_eq!(form("ij->", 0), None);
+        assert_eq!(form("ii->i", 0), None);
+        assert_eq!(form("ijk,jkl->il", 0), None);
+        // A matrix-vector product's vector gradient is a vector-matrix product: `g` as the vector.
+        assert_eq!(
+            form("ij,j->i", 1),
+            Some((vec![1, 0], vec!["ji".into(), "i".into()]))
+        );
     }
 
     #[test]

@@ -1004,9 +1004,12 @@ fn plane_of_one_slot() -> ! {
 /// An operand as the generated code receives it: a borrowed ndarray array of any storage and
 /// dimension type, with its shape, strides and first element read once, so that passing it on copies
 /// no shape (an `ArrayViewD` would build two `IxDyn`s per operand and call) and reading them is no
-/// call. Made only from an array, so its shape, strides and pointer are ndarray's.
+/// call. Made only from an array, so its shape, strides and pointer are ndarray's, or by
+/// [`Permuted`] from such an input, which keeps the invariant that matters: every index tuple
+/// within its shape addresses an element of the array.
 pub struct Input<'a, T> {
-    array: &'a dyn Source<T>,
+    /// `None` for a [`Permuted`] input, which only generated kernels take.
+    array: Option<&'a dyn Source<T>>,
     dims: &'a [usize],
     steps: &'a [isize],
     first: *const T,
@@ -1037,7 +1040,7 @@ impl<'a, T> Input<'a, T> {
     #[inline]
     pub fn new<S: Data<Elem = T>, D: Dimension>(array: &'a ArrayBase<S, D>) -> Self {
         Input {
-            array,
+            array: Some(array),
             dims: array.shape(),
             steps: array.strides(),
             first: array.as_ptr(),
@@ -1051,8 +1054,77 @@ impl<'a, T> Input<'a, T> {
     }
 
     /// The array as a dynamic-rank view (for the run-time executor).
+    ///
+    /// # Panics
+    /// For the input of a [`Permuted`] (an internal error: only generated kernels take those, and
+    /// they read it through [`View`]s).
     pub fn view(&self) -> ArrayViewD<'a, T> {
-        self.array.dyn_view()
+        self.array
+            .expect("einsum-runtime internal error: a reordered operand has no array view")
+            .dyn_view()
+    }
+}
+
+/// An [`Input`] with its axes reordered and its axes of length 1 broadcast: what a gradient that is
+/// the forward einsum under other names passes to the forward kernel (`g` and the other operands,
+/// each through the forward term it fills). Axis `a` of [`input`](Permuted::input) is axis
+/// `axes[a]` of the operand, of extent `dims[a]`: the operand's own length, or 1 broadcast to it
+/// (stride 0), so that the forward kernel binds every label to its extent in the gradient even
+/// where only a broadcast operand has it.
+pub struct Permuted<'a, T, const R: usize> {
+    dims: [usize; R],
+    steps: [isize; R],
+    first: *const T,
+    life: PhantomData<Input<'a, T>>,
+}
+
+impl<'a, T, const R: usize> Permuted<'a, T, R> {
+    /// `of`'s axes `axes` (a permutation of its axes) as axes `0..R`, broadcast to `dims`.
+    ///
+    /// # Panics
+    /// If `of` does not have `R` axes, `axes` is not a permutation of `0..R`, or an axis's length is
+    /// neither its extent in `dims` nor 1 (internal errors of the generated code).
+    #[track_caller]
+    pub fn new(of: Input<'a, T>, axes: [usize; R], dims: [usize; R]) -> Self {
+        let mut steps = [0; R];
+        let mut seen = [false; R];
+        assert!(
+            of.dims.len() == R
+                && axes
+                    .iter()
+                    .all(|&a| a < R && !std::mem::replace(&mut seen[a], true)),
+            "einsum-runtime internal error: axes {axes:?} of an operand of {} axes",
+            of.dims.len()
+        );
+        for ((step, &axis), &dim) in steps.iter_mut().zip(&axes).zip(&dims) {
+            let len = of.dims[axis];
+            assert!(
+                len == dim || len == 1,
+                "einsum-runtime internal error: axis of length {len} broadcast to {dim}"
+            );
+            // An axis that keeps its length keeps its stride; one broadcast from 1 steps by 0.
+            *step = if len == dim { of.steps[axis] } else { 0 };
+        }
+        Permuted {
+            dims,
+            steps,
+            first: of.first,
+            life: PhantomData,
+        }
+    }
+
+    /// The reordered, broadcast operand, for the forward kernel.
+    #[inline]
+    pub fn input(&self) -> Input<'_, T> {
+        // Every in-range index tuple of this input is, with its entries reordered by `axes` and
+        // those of broadcast axes replaced by 0, an in-range index tuple of the operand, at the same
+        // offset from its first element: the invariant `Input` keeps (see its docs).
+        Input {
+            array: None,
+            dims: &self.dims,
+            steps: &self.steps,
+            first: self.first,
+        }
     }
 }
 
@@ -1086,7 +1158,8 @@ impl<'a, T, const N: usize> View<'a, T, N> {
         // Every index tuple of the slots is an index tuple of `array` (a folded slot indexes all its
         // axes with the same in-range value, a broadcast axis is indexed with 0), and ndarray
         // guarantees that every in-range index tuple of an array addresses one of its elements
-        // (`Input`s are made only from ndarray arrays).
+        // (`Input`s are made only from ndarray arrays, or from those by `Permuted`, which keeps
+        // that).
         View {
             ptr: array.first,
             dims,

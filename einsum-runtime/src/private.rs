@@ -20,8 +20,8 @@ pub use crate::exec::{
     zeros, Exec, Generic, Precompiled, Product, StepDim,
 };
 pub use crate::kernel::{
-    add, add_plane, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, Plane, PlaneMut, View,
-    ViewMut,
+    add, add_plane, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, Permuted, Plane, PlaneMut,
+    View, ViewMut,
 };
 
 /// The value of a fallible runtime call in `einsum!`'s gradient kernels, or a panic with the error's

@@ -186,11 +186,12 @@ fn emit_kernel_fns(
     let forward = local("forward");
     let kernels = Ident::new("__EinsumKernels", Span::mixed_site());
     let host = Ident::new("__EinsumShard", Span::mixed_site());
+    let forward_path = quote!(<#host as #kernels>::#forward);
     let shard = shard(input);
     let (in_trait, free, grads) = if mode == Mode::Vjp {
         let grad_items = (0..n).map(|i| {
             let grad = plan.grad(i);
-            let body = emit_grad(plan, &grad, &views, &g);
+            let body = emit_grad(plan, &grad, &views, &g, &forward_path);
             let dim = dim_type(grad.target.labels.len());
             let name = &grad_fns[i];
             quote! {
@@ -210,7 +211,7 @@ fn emit_kernel_fns(
         };
         (quote!(#(#grad_items)*), quote!(), back)
     } else {
-        let items = emit_grad_fns(plan, &grad_fns, &names, &views, &g);
+        let items = emit_grad_fns(plan, &grad_fns, &names, &views, &g, &forward_path);
         (quote!(), items, quote!([#(#rt::grad_fn(#grad_fns)),*]))
     };
     let items = quote! {
@@ -227,11 +228,7 @@ fn emit_kernel_fns(
         impl #kernels for #host {}
         #free
     };
-    (
-        unsuffixed(items),
-        quote!(<#host as #kernels>::#forward),
-        grads,
-    )
+    (unsuffixed(items), forward_path, grads)
 }
 
 /// `tokens` with every `usize` literal written without its suffix (`2` for `2usize`, as `quote`
@@ -283,6 +280,7 @@ fn emit_grad_fns(
     names: &[Ident],
     views: &[Ident],
     g: &Ident,
+    forward: &TokenStream,
 ) -> TokenStream {
     let rt = rt();
     let n = plan.inputs.len();
@@ -290,7 +288,7 @@ fn emit_grad_fns(
     let slot = local("slot");
     let items = grad_fns.iter().enumerate().map(|(i, name)| {
         let grad = plan.grad(i);
-        let body = emit_grad(plan, &grad, views, g);
+        let body = emit_grad(plan, &grad, views, g, forward);
         quote! {
             #[inline(never)]
             fn #name<'o, T: #rt::LinalgScalar>(
@@ -353,7 +351,13 @@ fn emit_forward(plan: &Plan, views: &[Ident]) -> TokenStream {
 /// it through the operand's own term. A block evaluating to the gradient array; the fallible runtime
 /// calls in it (allocations, the GEMM) panic with the error's message (the runtime's `ok`): every
 /// caller of a gradient kernel would panic on the error anyway.
-fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenStream {
+fn emit_grad(
+    plan: &Plan,
+    grad: &GradPlan,
+    views: &[Ident],
+    g: &Ident,
+    forward: &TokenStream,
+) -> TokenStream {
     let u = Unwrap::Panic;
     let rt = rt();
     let pattern = &plan.pattern;
@@ -361,13 +365,43 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenS
         .find(|i| !grad.sources.contains(i))
         .expect("one operand is the target");
     let vk = &views[k];
+    let r = local("r");
+    let sum = u.apply(quote!(#rt::sum_to(#pattern, &mut #r, #vk.shape())));
+    if let Some(form) = grad.forward_form(plan) {
+        // The forward kernel, on `g` and the other operands, each reordered into the forward term
+        // it fills and broadcast to the gradient's extents (so the kernel binds every label to its
+        // extent here, not to the 1 of a broadcast axis).
+        let (mut lets, mut args) = (Vec::new(), Vec::new());
+        for (s, (&j, labels)) in form.fills.iter().zip(&form.labels).enumerate() {
+            let source = if j == 0 {
+                g
+            } else {
+                &views[grad.sources[j - 1]]
+            };
+            let axes = labels.iter().map(|l| {
+                (grad.inputs[j].chars())
+                    .position(|c| c == *l)
+                    .expect("a renamed label is the input's")
+            });
+            let dims = labels.iter().map(|&l| kernel::extent(l));
+            let p = local(&format!("p{s}"));
+            lets.push(quote!(let #p = #rt::Permuted::new(#source, [#(#axes),*], [#(#dims),*]);));
+            args.push(quote!(#p.input()));
+        }
+        let value = u.apply(quote!(#forward([#(#args),*])));
+        return quote!({
+            #(#lets)*
+            let (mut #r, _) = #value;
+            #sum;
+            #r
+        });
+    }
     let mut inputs = vec![kernel_input(quote!(#g), &grad.inputs[0])];
     inputs.extend((grad.sources.iter().zip(&grad.inputs[1..])).map(|(&i, t)| {
         let v = &views[i];
         kernel_input(quote!(#v), t)
     }));
     let provided = grad.output.distinct();
-    let r = local("r");
     let reduced = emit_contraction(pattern, &inputs, &provided, u);
 
     // Epilogue: add `r` into a zeroed gradient through the operand's term: labels `r` lacks are
@@ -377,7 +411,6 @@ fn emit_grad(plan: &Plan, grad: &GradPlan, views: &[Ident], g: &Ident) -> TokenS
     // broadcast).
     let own = grad.target.distinct();
     if own == provided && own.len() == grad.target.labels.len() {
-        let sum = u.apply(quote!(#rt::sum_to(#pattern, &mut #r, #vk.shape())));
         return quote!({
             let mut #r = #reduced;
             #sum;

@@ -215,16 +215,34 @@ fn gradient(w: &mut String, plan: &Plan, k: usize, g: &GradPlan) {
         quoted(&plan.inputs[k].spelling),
         grad_pattern(g)
     );
-    let mut inputs: Vec<Vec<char>> = vec![g.inputs[0].distinct()];
-    inputs.extend(g.inputs[1..].iter().map(TermPlan::distinct));
     let mut names = vec!["G".to_owned()];
     names.extend(g.sources.iter().map(|i| format!("operand {i}")));
     let provided = g.output.distinct();
-    let c = plan_contraction(&inputs, &provided);
-    let mut steps = String::new();
-    contraction(&mut steps, &c, &names);
-    for line in steps.lines() {
-        let _ = writeln!(w, "  {line}");
+    if let Some(form) = g.forward_form(plan) {
+        let fills: Vec<String> = (form.fills.iter().zip(&form.labels).enumerate())
+            .map(|(s, (&j, labels))| {
+                let read: String = labels.iter().collect();
+                if read == g.inputs[j].spelling {
+                    format!("{} as operand {s}", names[j])
+                } else {
+                    format!("{} read as {} as operand {s}", names[j], quoted(&read))
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            w,
+            "      the forward einsum under other names: runs the forward code on {}",
+            fills.join(", ")
+        );
+    } else {
+        let mut inputs: Vec<Vec<char>> = vec![g.inputs[0].distinct()];
+        inputs.extend(g.inputs[1..].iter().map(TermPlan::distinct));
+        let c = plan_contraction(&inputs, &provided);
+        let mut steps = String::new();
+        contraction(&mut steps, &c, &names);
+        for line in steps.lines() {
+            let _ = writeln!(w, "  {line}");
+        }
     }
     let own = g.target.distinct();
     let broadcast: Vec<char> = own
@@ -273,6 +291,25 @@ mod tests {
         );
         assert!(t.contains("operand 0 \"ij\": \"ik,jk->ij\""), "{t}");
         assert!(t.contains("operand 1 \"jk\": \"ik,ij->jk\""), "{t}");
+        assert!(
+            t.contains(
+                "runs the forward code on G as operand 0, operand 1 read as \"kj\" as operand 1"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "runs the forward code on operand 0 read as \"ji\" as operand 0, G as operand 1"
+            ),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn gradients_of_another_form_list_their_own_steps() {
+        let t = text("i,j->ij");
+        assert!(!t.contains("forward einsum under other names"), "{t}");
+        assert!(t.contains("from G and operand 1"), "{t}");
     }
 
     #[test]

@@ -1081,29 +1081,34 @@ pub struct Permuted<'a, T, const R: usize> {
 impl<'a, T, const R: usize> Permuted<'a, T, R> {
     /// `of`'s axes `axes` (a permutation of its axes) as axes `0..R`, broadcast to `dims`.
     ///
+    /// Inline, with its panics out of line: `axes` is a constant of the generated code, so what
+    /// remains of the checks is a compare per axis (a tiny product's backward calls this twice per
+    /// operand; out of line it was a tenth of that backward's time, `perf` on `benches/kernels.rs`).
+    ///
     /// # Panics
     /// If `of` does not have `R` axes, `axes` is not a permutation of `0..R`, or an axis's length is
     /// neither its extent in `dims` nor 1 (internal errors of the generated code).
+    #[inline]
     #[track_caller]
     pub fn new(of: Input<'a, T>, axes: [usize; R], dims: [usize; R]) -> Self {
+        if of.dims.len() != R {
+            not_a_reordering(of.dims.len(), R);
+        }
         let mut steps = [0; R];
         let mut seen = [false; R];
-        assert!(
-            of.dims.len() == R
-                && axes
-                    .iter()
-                    .all(|&a| a < R && !std::mem::replace(&mut seen[a], true)),
-            "einsum-runtime internal error: axes {axes:?} of an operand of {} axes",
-            of.dims.len()
-        );
-        for ((step, &axis), &dim) in steps.iter_mut().zip(&axes).zip(&dims) {
+        for a in 0..R {
+            let axis = axes[a];
+            if axis >= R || seen[axis] {
+                not_a_reordering(of.dims.len(), R);
+            }
+            seen[axis] = true;
             let len = of.dims[axis];
-            assert!(
-                len == dim || len == 1,
-                "einsum-runtime internal error: axis of length {len} broadcast to {dim}"
-            );
             // An axis that keeps its length keeps its stride; one broadcast from 1 steps by 0.
-            *step = if len == dim { of.steps[axis] } else { 0 };
+            if len == dims[a] {
+                steps[a] = of.steps[axis];
+            } else if len != 1 {
+                not_broadcast(len, dims[a]);
+            }
         }
         Permuted {
             dims,
@@ -1126,6 +1131,20 @@ impl<'a, T, const R: usize> Permuted<'a, T, R> {
             first: self.first,
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn not_a_reordering(rank: usize, axes: usize) -> ! {
+    panic!("einsum-runtime internal error: {axes} axes taken from an operand of {rank} axes")
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn not_broadcast(len: usize, dim: usize) -> ! {
+    panic!("einsum-runtime internal error: axis of length {len} broadcast to {dim}")
 }
 
 impl<'a, S: Data, D: Dimension> From<&'a ArrayBase<S, D>> for Input<'a, S::Elem> {

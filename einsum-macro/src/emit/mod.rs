@@ -348,7 +348,10 @@ fn emit_forward(plan: &Plan, views: &[Ident]) -> TokenStream {
 
 /// One operand's gradient: the gradient einsum (the upstream gradient `g` in place of the operand,
 /// the output set to the operand's labels that the others provide), then the epilogue that writes
-/// it through the operand's own term. A block evaluating to the gradient array; the fallible runtime
+/// it through the operand's own term. When that einsum is the forward one under other names
+/// ([`GradPlan::forward_form`]), it is a call of `forward` (the path of the forward kernel) on `g`
+/// and the other operands, reordered through the runtime's `Permuted`; otherwise a loop nest of
+/// its own. A block evaluating to the gradient array; the fallible runtime
 /// calls in it (allocations, the GEMM) panic with the error's message (the runtime's `ok`): every
 /// caller of a gradient kernel would panic on the error anyway.
 fn emit_grad(
@@ -370,17 +373,23 @@ fn emit_grad(
     if let Some(form) = grad.forward_form(plan) {
         // The forward kernel, on `g` and the other operands, each reordered into the forward term
         // it fills and broadcast to the gradient's extents (so the kernel binds every label to its
-        // extent here, not to the 1 of a broadcast axis).
+        // extent here, not to the 1 of a broadcast axis). `g` has the output's extents already, so
+        // it goes as it is where it keeps its order.
         let (mut lets, mut args) = (Vec::new(), Vec::new());
         for (s, (&j, labels)) in form.fills.iter().zip(&form.labels).enumerate() {
+            let term: Vec<char> = grad.inputs[j].chars().collect();
+            if j == 0 && *labels == term {
+                args.push(quote!(#g));
+                continue;
+            }
             let source = if j == 0 {
                 g
             } else {
                 &views[grad.sources[j - 1]]
             };
             let axes = labels.iter().map(|l| {
-                (grad.inputs[j].chars())
-                    .position(|c| c == *l)
+                term.iter()
+                    .position(|c| c == l)
                     .expect("a renamed label is the input's")
             });
             let dims = labels.iter().map(|&l| kernel::extent(l));

@@ -39,6 +39,16 @@
 //! - The gradient of each operand is generated the same way, for its gradient einsum (see
 //!   [gradients](super::gradients)), followed by its epilogue. `einsum_vjp!` returns these kernels
 //!   in its closure; `einsum!` on [`Var`](crate::Var)s records them as the node's backward.
+//! - Often the gradient einsum *is* the forward einsum under other label names: for `ij,jk->ik`,
+//!   `a`'s gradient `ik,jk->ij` is a matrix product of `g` and `b` transposed, and `b`'s is one of
+//!   `a` transposed and `g`. So are the gradients of batched and chained products, attention
+//!   scores, permutations and elementwise products. The macro finds the renaming at compile time
+//!   (the roles of the labels must match: which terms have each label, and whether the result
+//!   does), and that gradient calls the forward kernel on `g` and the other operands, each with
+//!   its axes reordered (no copy: strides only). One kernel serves both directions, GEMM route
+//!   included, and a call has one loop nest less per such operand to compile. A gradient of
+//!   another form (the matrix-vector product behind an outer product's gradient, a broadcast, a
+//!   diagonal) gets its own loop nest.
 //!
 //! The generated code contains no `unsafe`: a crate with `#![forbid(unsafe_code)]` can use every
 //! macro. (The runtime's few `unsafe` blocks sit behind safe, shape-checked constructors.)
@@ -67,7 +77,8 @@
 //!   extents of the left, right and summed groups), `else loops i, j, lanes over k`: the loop nest,
 //!   outermost first, and the label of the innermost lanes;
 //! - `gradients (generated code; ...)`: for each operand, its gradient einsum (here `"ik,jk->ij"`
-//!   for operand 0: `G`, labelled `ik`, in place of operand 0), its steps, and its epilogue.
+//!   for operand 0: `G`, labelled `ik`, in place of operand 0), its steps (here: the forward code,
+//!   run on `G` as operand 0 and operand 1 read as `"kj"`, transposed), and its epilogue.
 //!
 //! ```
 //! use einsum_runtime::einsum_plan;
@@ -94,6 +105,9 @@
 //! );
 //! assert!(lines.contains(
 //!     &r#"operand 0 "ij": "ik,jk->ij" (G in place of operand 0, output = its labels that the others provide)"#
+//! ));
+//! assert!(lines.contains(
+//!     &r#"the forward einsum under other names: runs the forward code on G as operand 0, operand 1 read as "kj" as operand 1"#
 //! ));
 //! assert!(lines.contains(&"epilogue: axes of extent 1 broadcast against a longer extent are summed"));
 //! ```

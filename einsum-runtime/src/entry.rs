@@ -230,14 +230,18 @@ pub(crate) fn check_gradient_shape(
     }
 }
 
-/// A generated forward kernel: the operands to the result and the extents it bound (`E`, a
-/// `[usize; L]`, or `()` for the executor, which binds them again).
+/// A generated forward kernel: `forward(known, operands)` is the result and the extents (`E`, a
+/// `[usize; L]`, or `()` for the executor, which binds them again). With `known` `None` it binds the
+/// extents from the operands' shapes, checking them against each other (the runtime's callers); a
+/// gradient kernel that runs the forward code on the upstream gradient and the other operands
+/// passes the extents it already has, renamed, and the binding is skipped (the views the kernel
+/// builds still check every operand's shape against them).
 ///
 /// The kernels reach the runtime as function pointers rather than as generic closures, so that
 /// [`vjp`] and the `Var` node are compiled once per element type, dimension type and operand count
 /// in the calling crate, not once per `einsum!` call.
 pub type ForwardFn<T, D, E, const N: usize> =
-    for<'v> fn([Input<'v, T>; N]) -> Result<(Array<T, D>, E), EinsumError>;
+    for<'v> fn(Option<E>, [Input<'v, T>; N]) -> Result<(Array<T, D>, E), EinsumError>;
 
 /// A generated gradient kernel of one operand: `grad(&extents, &g, &operands, &mut slot)` puts
 /// into `slot`, and returns there, the operand's gradient, shaped like it, from the upstream
@@ -316,7 +320,7 @@ impl<T: LinalgScalar, D: Dimension, const N: usize> Finish<T, D, N> for Kind<IsA
         forward: ForwardFn<T, D, E, N>,
         _grads: impl FnOnce() -> GradsFn<T, E, N>,
     ) -> Result<Array<T, D>, EinsumError> {
-        forward(array_inputs(args)).map(|(value, _)| value)
+        forward(None, array_inputs(args)).map(|(value, _)| value)
     }
 }
 
@@ -363,7 +367,7 @@ where
     E: Copy + 'a,
     G: IntoDims<M> + 'a,
 {
-    let (value, extents) = unwrap_or_panic(forward(operands));
+    let (value, extents) = unwrap_or_panic(forward(None, operands));
     let dim = value.raw_dim();
     let back = move |g: &Array<T, D>| {
         // `D`'s comparison: a few integer compares for a static rank.

@@ -454,14 +454,21 @@ fn row_major_strides(shape: &[usize]) -> Vec<isize> {
 /// The check that passes is inlined: `axes` is a constant of the generated code, so it unrolls into
 /// a few comparisons per axis. Only a failing call reaches the out-of-line check, which runs it
 /// again, in order, to describe the first disagreement.
+///
+/// `known` extents are returned as they are, unchecked: a gradient kernel that calls the forward
+/// kernel passes those it has (see the runtime's `ForwardFn`).
 #[inline]
 pub fn bind_fixed<const L: usize>(
+    known: Option<[usize; L]>,
     pattern: &'static str,
     names: [char; L],
     terms: &[&str],
     axes: &[&[usize]],
     shapes: &[&[usize]],
 ) -> Result<[usize; L], EinsumError> {
+    if let Some(extents) = known {
+        return Ok(extents);
+    }
     let mut extents = [1; L];
     let mut agree = axes.len() == shapes.len();
     for (axes, shape) in axes.iter().zip(shapes) {

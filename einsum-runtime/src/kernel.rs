@@ -1065,12 +1065,11 @@ impl<'a, T> Input<'a, T> {
     }
 }
 
-/// An [`Input`] with its axes reordered and its axes of length 1 broadcast: what a gradient that is
-/// the forward einsum under other names passes to the forward kernel (`g` and the other operands,
-/// each through the forward term it fills). Axis `a` of [`input`](Permuted::input) is axis
-/// `axes[a]` of the operand, of extent `dims[a]`: the operand's own length, or 1 broadcast to it
-/// (stride 0), so that the forward kernel binds every label to its extent in the gradient even
-/// where only a broadcast operand has it.
+/// An [`Input`] with its axes reordered: what a gradient that is the forward einsum under other
+/// names passes to the forward kernel (`g` and the other operands, each through the forward term it
+/// fills). Axis `a` of [`input`](Permuted::input) is axis `axes[a]` of the operand. Axes of length
+/// 1 stay so: the gradient passes the forward kernel its extents, and the kernel's views broadcast
+/// them.
 pub struct Permuted<'a, T, const R: usize> {
     dims: [usize; R],
     steps: [isize; R],
@@ -1079,22 +1078,22 @@ pub struct Permuted<'a, T, const R: usize> {
 }
 
 impl<'a, T, const R: usize> Permuted<'a, T, R> {
-    /// `of`'s axes `axes` (a permutation of its axes) as axes `0..R`, broadcast to `dims`.
+    /// `of`'s axes `axes` (a permutation of its axes) as axes `0..R`.
     ///
     /// Inline, with its panics out of line: `axes` is a constant of the generated code, so what
     /// remains of the checks is a compare per axis (a tiny product's backward calls this twice per
     /// operand; out of line it was a tenth of that backward's time, `perf` on `benches/kernels.rs`).
     ///
     /// # Panics
-    /// If `of` does not have `R` axes, `axes` is not a permutation of `0..R`, or an axis's length is
-    /// neither its extent in `dims` nor 1 (internal errors of the generated code).
+    /// If `of` does not have `R` axes or `axes` is not a permutation of `0..R` (internal errors of
+    /// the generated code).
     #[inline]
     #[track_caller]
-    pub fn new(of: Input<'a, T>, axes: [usize; R], dims: [usize; R]) -> Self {
+    pub fn new(of: Input<'a, T>, axes: [usize; R]) -> Self {
         if of.dims.len() != R {
             not_a_reordering(of.dims.len(), R);
         }
-        let mut steps = [0; R];
+        let (mut dims, mut steps) = ([0; R], [0; R]);
         let mut seen = [false; R];
         for a in 0..R {
             let axis = axes[a];
@@ -1102,13 +1101,8 @@ impl<'a, T, const R: usize> Permuted<'a, T, R> {
                 not_a_reordering(of.dims.len(), R);
             }
             seen[axis] = true;
-            let len = of.dims[axis];
-            // An axis that keeps its length keeps its stride; one broadcast from 1 steps by 0.
-            if len == dims[a] {
-                steps[a] = of.steps[axis];
-            } else if len != 1 {
-                not_broadcast(len, dims[a]);
-            }
+            dims[a] = of.dims[axis];
+            steps[a] = of.steps[axis];
         }
         Permuted {
             dims,
@@ -1118,12 +1112,12 @@ impl<'a, T, const R: usize> Permuted<'a, T, R> {
         }
     }
 
-    /// The reordered, broadcast operand, for the forward kernel.
+    /// The reordered operand, for the forward kernel.
     #[inline]
     pub fn input(&self) -> Input<'_, T> {
-        // Every in-range index tuple of this input is, with its entries reordered by `axes` and
-        // those of broadcast axes replaced by 0, an in-range index tuple of the operand, at the same
-        // offset from its first element: the invariant `Input` keeps (see its docs).
+        // Every in-range index tuple of this input is, with its entries reordered by `axes`, an
+        // in-range index tuple of the operand, at the same offset from its first element: the
+        // invariant `Input` keeps (see its docs).
         Input {
             array: None,
             dims: &self.dims,
@@ -1138,13 +1132,6 @@ impl<'a, T, const R: usize> Permuted<'a, T, R> {
 #[track_caller]
 fn not_a_reordering(rank: usize, axes: usize) -> ! {
     panic!("einsum-runtime internal error: {axes} axes taken from an operand of {rank} axes")
-}
-
-#[cold]
-#[inline(never)]
-#[track_caller]
-fn not_broadcast(len: usize, dim: usize) -> ! {
-    panic!("einsum-runtime internal error: axis of length {len} broadcast to {dim}")
 }
 
 impl<'a, S: Data, D: Dimension> From<&'a ArrayBase<S, D>> for Input<'a, S::Elem> {

@@ -102,10 +102,11 @@ pub fn view_locals(n: usize) -> Vec<Ident> {
     (0..n).map(|i| local(&format!("v{i}"))).collect()
 }
 
-/// `let bound = bind(..)?; let [n_i, n_j, ..] = bound;`: every label's extent from the operands'
-/// shapes (ranks checked for dynamic-rank operands, extents against each other, 1 broadcasting), in
-/// the order of [`Plan::labels`].
-pub fn emit_extents(plan: &Plan, views: &[Ident], bound: &Ident) -> TokenStream {
+/// `let bound = bind(known, ..)?; let [n_i, n_j, ..] = bound;`: every label's extent, in the order
+/// of [`Plan::labels`], from `known` where it holds them (a gradient's call of the forward kernel),
+/// otherwise from the operands' shapes (ranks checked for dynamic-rank operands, extents against
+/// each other, 1 broadcasting).
+pub fn emit_extents(plan: &Plan, views: &[Ident], known: &Ident, bound: &Ident) -> TokenStream {
     let rt = rt();
     let labels = plan.labels();
     let names = labels.iter().map(|&l| extent(l));
@@ -122,6 +123,7 @@ pub fn emit_extents(plan: &Plan, views: &[Ident], bound: &Ident) -> TokenStream 
     });
     let bind = try_value(quote! {
         #rt::bind(
+            #known,
             #pattern,
             [#(#labels),*],
             &[#(#terms),*],

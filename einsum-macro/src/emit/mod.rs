@@ -179,7 +179,8 @@ fn emit_kernel_fns(
     let n = plan.inputs.len();
     let labels = plan.labels().len();
     let views = view_locals(n);
-    let forward_body = emit_forward(plan, &views);
+    let known = local("known");
+    let forward_body = emit_forward(plan, &known, &views);
     let g = local("g");
     let names: Vec<Ident> = plan.labels().into_iter().map(kernel::extent).collect();
     let grad_fns: Vec<Ident> = (0..n).map(|i| local(&format!("grad{i}"))).collect();
@@ -218,6 +219,7 @@ fn emit_kernel_fns(
         trait #kernels {
             #[inline(never)]
             fn #forward<T: #rt::LinalgScalar>(
+                #known: ::core::option::Option<[usize; #labels]>,
                 [#(#views),*]: [#rt::Input<'_, T>; #n],
             ) -> ::core::result::Result<(#rt::Array<T, #dim>, [usize; #labels]), #rt::EinsumError> {
                 #forward_body
@@ -331,11 +333,12 @@ fn dim_type(rank: usize) -> TokenStream {
     }
 }
 
-/// The body of `forward([v0, v1, ..]) -> Result<(Array<T, D>, [usize; L]), EinsumError>`: the
-/// forward kernel, which also returns the extents it bound, for the gradient kernels.
-fn emit_forward(plan: &Plan, views: &[Ident]) -> TokenStream {
+/// The body of `forward(known, [v0, v1, ..]) -> Result<(Array<T, D>, [usize; L]), EinsumError>`
+/// (the runtime's `ForwardFn`): the forward kernel, which also returns the extents, for the
+/// gradient kernels: `known` or, where that is `None`, those it binds from the operands.
+fn emit_forward(plan: &Plan, known: &Ident, views: &[Ident]) -> TokenStream {
     let bound = local("extents");
-    let extents = emit_extents(plan, views, &bound);
+    let extents = emit_extents(plan, views, known, &bound);
     let inputs: Vec<kernel::Input> = (views.iter().zip(&plan.inputs))
         .map(|(v, t)| kernel_input(quote!(#v), t))
         .collect();
@@ -372,9 +375,20 @@ fn emit_grad(
     let sum = u.apply(quote!(#rt::sum_to(#pattern, &mut #r, #vk.shape())));
     if let Some(form) = grad.forward_form(plan) {
         // The forward kernel, on `g` and the other operands, each reordered into the forward term
-        // it fills and broadcast to the gradient's extents (so the kernel binds every label to its
-        // extent here, not to the 1 of a broadcast axis). `g` has the output's extents already, so
-        // it goes as it is where it keeps its order.
+        // it fills (`g` goes as it is where it keeps its order), with the extents this kernel has
+        // under the forward labels' names: the forward kernel skips binding them (its views still
+        // check every operand against them, and an axis of 1 under a longer label broadcasts).
+        let mut renamed: Vec<(char, char)> = Vec::new();
+        for (s, labels) in form.labels.iter().enumerate() {
+            renamed.extend(plan.inputs[s].chars().zip(labels.iter().copied()));
+        }
+        let known = plan.labels().into_iter().map(|l| {
+            let (_, ours) = renamed
+                .iter()
+                .find(|(theirs, _)| *theirs == l)
+                .expect("every forward label is an input's");
+            kernel::extent(*ours)
+        });
         let (mut lets, mut args) = (Vec::new(), Vec::new());
         for (s, (&j, labels)) in form.fills.iter().zip(&form.labels).enumerate() {
             let term: Vec<char> = grad.inputs[j].chars().collect();
@@ -392,12 +406,12 @@ fn emit_grad(
                     .position(|c| c == l)
                     .expect("a renamed label is the input's")
             });
-            let dims = labels.iter().map(|&l| kernel::extent(l));
             let p = local(&format!("p{s}"));
-            lets.push(quote!(let #p = #rt::Permuted::new(#source, [#(#axes),*], [#(#dims),*]);));
+            lets.push(quote!(let #p = #rt::Permuted::new(#source, [#(#axes),*]);));
             args.push(quote!(#p.input()));
         }
-        let value = u.apply(quote!(#forward([#(#args),*])));
+        let known = quote!(::core::option::Option::Some([#(#known),*]));
+        let value = u.apply(quote!(#forward(#known, [#(#args),*])));
         return quote!({
             #(#lets)*
             let (mut #r, _) = #value;
@@ -464,7 +478,7 @@ fn emit_executor(plan: &Plan, mode: Mode) -> (TokenStream, TokenStream, TokenStr
     };
     let (views, g) = (local("views"), local("g"));
     // `Exec` picks the executor compiled in the runtime for f32 and f64 (see its docs).
-    let forward = quote!(|#views| {
+    let forward = quote!(|_, #views| {
         use #rt::{Generic as _, Precompiled as _};
         (&#rt::Exec::of(&#views)).run_forward(&#spec, #views)
     });

@@ -556,7 +556,7 @@ pub(crate) fn einsum_var<T: Float, D: Dimension, E: Copy + 'static, const N: usi
     });
     let (value, extents) = {
         let values: [Rc<ArrayD<T>>; N] = std::array::from_fn(|k| operands[k].data());
-        forward(std::array::from_fn(|k| Input::new(&*values[k])))?
+        forward(None, std::array::from_fn(|k| Input::new(&*values[k])))?
     };
     let value = value.into_dyn();
     let shape = value.shape().to_vec();

@@ -375,7 +375,7 @@ fn emit_grad(
     let sum = u.apply(quote!(#rt::sum_to(#pattern, &mut #r, #vk.shape())));
     if let Some(form) = grad.forward_form(plan) {
         // The forward kernel, on `g` and the other operands, each reordered into the forward term
-        // it fills (`g` goes as it is where it keeps its order), with the extents this kernel has
+        // it fills (as it is where it keeps its order), with the extents this kernel has
         // under the forward labels' names: the forward kernel skips binding them (its views still
         // check every operand against them, and an axis of 1 under a longer label broadcasts).
         let mut renamed: Vec<(char, char)> = Vec::new();
@@ -392,15 +392,15 @@ fn emit_grad(
         let (mut lets, mut args) = (Vec::new(), Vec::new());
         for (s, (&j, labels)) in form.fills.iter().zip(&form.labels).enumerate() {
             let term: Vec<char> = grad.inputs[j].chars().collect();
-            if j == 0 && *labels == term {
-                args.push(quote!(#g));
-                continue;
-            }
             let source = if j == 0 {
                 g
             } else {
                 &views[grad.sources[j - 1]]
             };
+            if *labels == term {
+                args.push(quote!(#source));
+                continue;
+            }
             let axes = labels.iter().map(|l| {
                 term.iter()
                     .position(|c| c == l)

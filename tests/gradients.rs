@@ -350,29 +350,34 @@ zero_stride_cases! {
     "ij,jk,kl->il" [0 1 2];
 }
 
+/// `pattern` through `vjp` on random operands of `shapes` (and a random upstream gradient): the
+/// value against the reference einsum, each gradient's shape against its operand's and its values
+/// against finite differences.
+fn check_on_shapes(pattern: &str, vjp: Vjp<f64>, shapes: &[&[usize]]) {
+    let mut rng = Rng::new(seed_of(pattern));
+    let shapes: Vec<Vec<usize>> = shapes.iter().map(|s| s.to_vec()).collect();
+    let ops: Vec<ArrayD<f64>> = random_arrays(&shapes, &mut rng);
+    let want = reference(pattern, &views(&ops));
+    let g: ArrayD<f64> = random_array(want.shape(), &mut rng);
+    let (z, grads) = vjp(&views(&ops), &g);
+    let what = format!("{pattern} on {shapes:?}");
+    assert_close(&what, &z, &want, Tol::new(1e-12, 1e-12));
+    for (k, gk) in grads.iter().enumerate() {
+        assert_eq!(gk.shape(), ops[k].shape(), "{what}: gradient {k}");
+        let fd = finite_difference(pattern, &ops, &g, k);
+        assert_close(
+            &format!("{what}: gradient {k}"),
+            gk,
+            &fd,
+            Tol::new(1e-8, 1e-8),
+        );
+    }
+}
+
 #[test]
 fn size_one_axes_inside_a_repeated_label() {
     // A repeated label whose axes have extents 1 and n: the 1 broadcasts like anywhere else, so
     // `ii,i->i` with a (1, 1) matrix reads its one element for every i, and its gradient sums.
-    fn check(pattern: &str, vjp: Vjp<f64>, shapes: &[&[usize]]) {
-        let mut rng = Rng::new(seed_of(pattern));
-        let shapes: Vec<Vec<usize>> = shapes.iter().map(|s| s.to_vec()).collect();
-        let ops: Vec<ArrayD<f64>> = random_arrays(&shapes, &mut rng);
-        let want = reference(pattern, &views(&ops));
-        let g: ArrayD<f64> = random_array(want.shape(), &mut rng);
-        let (z, grads) = vjp(&views(&ops), &g);
-        let what = format!("{pattern} on {shapes:?}");
-        assert_close(&what, &z, &want, Tol::new(1e-12, 1e-12));
-        for (k, gk) in grads.iter().enumerate() {
-            let fd = finite_difference(pattern, &ops, &g, k);
-            assert_close(
-                &format!("{what}: gradient {k}"),
-                gk,
-                &fd,
-                Tol::new(1e-8, 1e-8),
-            );
-        }
-    }
     fn diag_vec(ops: &[ArrayViewD<'_, f64>], g: &ArrayD<f64>) -> (ArrayD<f64>, Vec<ArrayD<f64>>) {
         let (z, back) = einsum_vjp!("ii,i->i", ops[0], ops[1]);
         let grads = back(&same_dim(&z, g)).into_grad_vec();
@@ -383,39 +388,19 @@ fn size_one_axes_inside_a_repeated_label() {
         let grads = back(&same_dim(&z, g)).into_grad_vec();
         (z.into_dyn(), grads)
     }
-    check("ii,i->i", diag_vec, &[&[1, 1], &[3]]);
-    check("ii,i->i", diag_vec, &[&[1, 3], &[3]]);
-    check("ii,i->i", diag_vec, &[&[3, 1], &[1]]);
-    check("ii->i", diag, &[&[1, 4]]);
+    check_on_shapes("ii,i->i", diag_vec, &[&[1, 1], &[3]]);
+    check_on_shapes("ii,i->i", diag_vec, &[&[1, 3], &[3]]);
+    check_on_shapes("ii,i->i", diag_vec, &[&[3, 1], &[1]]);
+    check_on_shapes("ii->i", diag, &[&[1, 4]]);
 }
 
 /// A gradient that is the forward einsum under other names runs the forward kernel (see
-/// `einsum-macro`'s `ForwardForm`). There the kernel binds each label from the operands it is given,
-/// so a label that the gradient's other inputs have only as a broadcast axis of length 1 (`j` of
-/// `ij,jk->ik` with `a` of shape (3, 1), in `b`'s gradient `aᵀ · g`) must still get its extent
-/// from the forward call (4 here), not 1.
+/// `einsum-macro`'s `ForwardForm`), passing it the extents of the gradient's labels. A label that
+/// the gradient's other inputs have only as a broadcast axis of length 1 (`j` of `ij,jk->ik` with
+/// `a` of shape (3, 1), in `b`'s gradient `aᵀ · g`) must keep its extent from the forward call (4
+/// here), not 1: had the forward kernel bound its extents from those inputs, it would be 1.
 #[test]
 fn forward_form_gradients_keep_broadcast_extents() {
-    fn check(pattern: &str, vjp: Vjp<f64>, shapes: &[&[usize]]) {
-        let mut rng = Rng::new(seed_of(pattern));
-        let shapes: Vec<Vec<usize>> = shapes.iter().map(|s| s.to_vec()).collect();
-        let ops: Vec<ArrayD<f64>> = random_arrays(&shapes, &mut rng);
-        let want = reference(pattern, &views(&ops));
-        let g: ArrayD<f64> = random_array(want.shape(), &mut rng);
-        let (z, grads) = vjp(&views(&ops), &g);
-        let what = format!("{pattern} on {shapes:?}");
-        assert_close(&what, &z, &want, Tol::new(1e-12, 1e-12));
-        for (k, gk) in grads.iter().enumerate() {
-            assert_eq!(gk.shape(), ops[k].shape(), "{what}: gradient {k}");
-            let fd = finite_difference(pattern, &ops, &g, k);
-            assert_close(
-                &format!("{what}: gradient {k}"),
-                gk,
-                &fd,
-                Tol::new(1e-8, 1e-8),
-            );
-        }
-    }
     fn matmul(ops: &[ArrayViewD<'_, f64>], g: &ArrayD<f64>) -> (ArrayD<f64>, Vec<ArrayD<f64>>) {
         let (z, back) = einsum_vjp!("ij,jk->ik", ops[0], ops[1]);
         let grads = back(&same_dim(&z, g)).into_grad_vec();
@@ -431,12 +416,12 @@ fn forward_form_gradients_keep_broadcast_extents() {
         let grads = back(&same_dim(&z, g)).into_grad_vec();
         (z.into_dyn(), grads)
     }
-    check("ij,jk->ik", matmul, &[&[3, 1], &[4, 5]]);
-    check("ij,jk->ik", matmul, &[&[3, 4], &[1, 5]]);
-    check("ij,jk->ik", matmul, &[&[1, 4], &[4, 1]]);
-    check("bij,bjk->bik", batched, &[&[1, 3, 2], &[4, 2, 5]]);
-    check("bij,bjk->bik", batched, &[&[2, 3, 1], &[2, 4, 5]]);
-    check("ij,jk,kl->il", chain, &[&[3, 1], &[4, 1], &[5, 2]]);
+    check_on_shapes("ij,jk->ik", matmul, &[&[3, 1], &[4, 5]]);
+    check_on_shapes("ij,jk->ik", matmul, &[&[3, 4], &[1, 5]]);
+    check_on_shapes("ij,jk->ik", matmul, &[&[1, 4], &[4, 1]]);
+    check_on_shapes("bij,bjk->bik", batched, &[&[1, 3, 2], &[4, 2, 5]]);
+    check_on_shapes("bij,bjk->bik", batched, &[&[2, 3, 1], &[2, 4, 5]]);
+    check_on_shapes("ij,jk,kl->il", chain, &[&[3, 1], &[4, 1], &[5, 2]]);
 }
 
 /// Operands written as borrows (`&a`, `&&a`) give the same value and gradients as the arrays

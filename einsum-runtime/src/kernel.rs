@@ -1081,8 +1081,8 @@ impl<'a, T, const R: usize> Permuted<'a, T, R> {
     /// `of`'s axes `axes` (a permutation of its axes) as axes `0..R`.
     ///
     /// Inline, with its panics out of line: `axes` is a constant of the generated code, so what
-    /// remains of the checks is a compare per axis (a tiny product's backward calls this twice per
-    /// operand; out of line it was a tenth of that backward's time, `perf` on `benches/kernels.rs`).
+    /// remains of the checks is a compare per axis (a tiny product's backward calls this once per
+    /// reordered operand, and out of line the call showed in `perf` of that backward).
     ///
     /// # Panics
     /// If `of` does not have `R` axes or `axes` is not a permutation of `0..R` (internal errors of
@@ -1131,7 +1131,7 @@ impl<'a, T, const R: usize> Permuted<'a, T, R> {
 #[inline(never)]
 #[track_caller]
 fn not_a_reordering(rank: usize, axes: usize) -> ! {
-    panic!("einsum-runtime internal error: {axes} axes taken from an operand of {rank} axes")
+    panic!("einsum-runtime internal error: {axes} axes are not a reordering of an operand's {rank}")
 }
 
 impl<'a, S: Data, D: Dimension> From<&'a ArrayBase<S, D>> for Input<'a, S::Elem> {

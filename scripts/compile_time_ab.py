@@ -7,7 +7,8 @@ every cell (profile, probe), the probe of one checkout and then the same probe o
 `touch src/lib.rs`, with `CARGO_INCREMENTAL=0`, alternating which checkout goes first, so that a
 change in the machine's load falls on both sides alike. It prints, per cell, the median wall time of
 each side, the median of the per-round differences (B - A), and the time added over
-`probe0_baseline` (median of the per-round differences).
+`probe0_baseline` (median of the per-round differences); then the same for the CPU time (user +
+system of cargo and rustc), which other processes on a busy machine disturb less.
 
 Usage: python3 scripts/compile_time_ab.py A B [--runs 6] [--dir target/compile-probe]
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import time
@@ -33,13 +35,32 @@ CELLS = [
 ]
 
 
-def rebuild(workspace: Path, profile: str, probe: str) -> float:
+def rebuild(workspace: Path, profile: str, probe: str) -> tuple[float, float]:
+    """Wall time and CPU time (user + system of cargo and rustc) of one rebuild after a touch."""
     (workspace / probe / "src" / "lib.rs").touch()
     cmd = ["cargo", "build", "-q", "-p", probe] + (["--release"] if profile == "release" else [])
     env = dict(os.environ, CARGO_INCREMENTAL="0")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=workspace, env=env, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def table(times: dict[tuple[int, str, str], list[float]]) -> None:
+    print("| profile | probe | A median | B median | B - A (median of rounds) | A added | B added |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for profile, probe in CELLS:
+        a, b = times[(0, profile, probe)], times[(1, profile, probe)]
+        base_a, base_b = times[(0, profile, "probe0_baseline")], times[(1, profile, "probe0_baseline")]
+        diff = statistics.median(y - x for x, y in zip(a, b))
+        added_a = statistics.median(x - z for x, z in zip(a, base_a))
+        added_b = statistics.median(y - z for y, z in zip(b, base_b))
+        print(
+            f"| {profile} | {probe} | {statistics.median(a):.2f} | {statistics.median(b):.2f} | "
+            f"{diff:+.2f} | {added_a:+.2f} | {added_b:+.2f} |"
+        )
 
 
 def main() -> None:
@@ -58,27 +79,25 @@ def main() -> None:
         for side in sides:
             rebuild(side, profile, probe)
     times: dict[tuple[int, str, str], list[float]] = {}
+    cpu: dict[tuple[int, str, str], list[float]] = {}
     for r in range(args.runs):
         order = [0, 1] if r % 2 == 0 else [1, 0]
         for profile, probe in CELLS:
             for s in order:
-                times.setdefault((s, profile, probe), []).append(rebuild(sides[s], profile, probe))
+                wall, used = rebuild(sides[s], profile, probe)
+                times.setdefault((s, profile, probe), []).append(wall)
+                cpu.setdefault((s, profile, probe), []).append(used)
     print(f"A = {args.a}, B = {args.b}, {args.runs} rounds; wall time of a rebuild, seconds\n")
-    print("| profile | probe | A median | B median | B - A (median of rounds) | A added | B added |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for profile, probe in CELLS:
-        a, b = times[(0, profile, probe)], times[(1, profile, probe)]
-        base_a, base_b = times[(0, profile, "probe0_baseline")], times[(1, profile, "probe0_baseline")]
-        diff = statistics.median(y - x for x, y in zip(a, b))
-        added_a = statistics.median(x - z for x, z in zip(a, base_a))
-        added_b = statistics.median(y - z for y, z in zip(b, base_b))
-        print(
-            f"| {profile} | {probe} | {statistics.median(a):.2f} | {statistics.median(b):.2f} | "
-            f"{diff:+.2f} | {added_a:+.2f} | {added_b:+.2f} |"
-        )
+    table(times)
+    print("\nCPU time of a rebuild (user + system of cargo and rustc), seconds\n")
+    table(cpu)
     print("\nAll rounds (A / B):")
     for profile, probe in CELLS:
         a, b = times[(0, profile, probe)], times[(1, profile, probe)]
+        print(f"  {profile:8} {probe:16} " + "  ".join(f"{x:.2f}/{y:.2f}" for x, y in zip(a, b)))
+    print("\nAll rounds, CPU time (A / B):")
+    for profile, probe in CELLS:
+        a, b = cpu[(0, profile, probe)], cpu[(1, profile, probe)]
         print(f"  {profile:8} {probe:16} " + "  ".join(f"{x:.2f}/{y:.2f}" for x, y in zip(a, b)))
 
 

@@ -234,6 +234,8 @@ fn gradient(w: &mut String, plan: &Plan, k: usize, g: &GradPlan) {
             "      the forward einsum under other names: runs the forward code on {}",
             fills.join(", ")
         );
+    } else if g.sources.is_empty() {
+        let _ = writeln!(w, "      one operand: the epilogue reads G in place");
     } else {
         let mut inputs: Vec<Vec<char>> = vec![g.inputs[0].distinct()];
         inputs.extend(g.inputs[1..].iter().map(TermPlan::distinct));
@@ -310,6 +312,16 @@ mod tests {
         let t = text("i,j->ij");
         assert!(!t.contains("forward einsum under other names"), "{t}");
         assert!(t.contains("from G and operand 1"), "{t}");
+    }
+
+    #[test]
+    fn one_operand_gradients_read_g_in_place() {
+        let t = text("ij->i");
+        assert!(
+            t.contains("one operand: the epilogue reads G in place"),
+            "{t}"
+        );
+        assert!(t.contains("broadcast over j"), "{t}");
     }
 
     #[test]

@@ -369,14 +369,32 @@ where
 {
     let (value, extents) = unwrap_or_panic(forward(None, operands));
     let dim = value.raw_dim();
-    let back = move |g: &Array<T, D>| {
-        // `D`'s comparison: a few integer compares for a static rank.
-        if g.raw_dim() != dim {
-            unwrap_or_panic(check_gradient_shape(pattern, dim.slice(), g.shape()));
-        }
-        back(extents, Input::new(g), operands).into_dims()
-    };
+    let back = move |g: &Array<T, D>| backward(pattern, &dim, extents, g, operands, back);
     (value, back)
+}
+
+/// The body of the closure that [`vjp`] returns, out of line: it depends only on the types, so
+/// calls whose element type, dimension types, extents and operand count agree share one copy,
+/// rather than each `einsum_vjp!` call inlining its own.
+#[inline(never)]
+fn backward<T, D, E, G, M, const N: usize>(
+    pattern: &'static str,
+    dim: &D,
+    extents: E,
+    g: &Array<T, D>,
+    operands: [Input<'_, T>; N],
+    back: BackFn<T, E, G, N>,
+) -> G::Out
+where
+    T: Float,
+    D: Dimension,
+    G: IntoDims<M>,
+{
+    // `D`'s comparison: a few integer compares for a static rank.
+    if g.raw_dim() != *dim {
+        unwrap_or_panic(check_gradient_shape(pattern, dim.slice(), g.shape()));
+    }
+    back(extents, Input::new(g), operands).into_dims()
 }
 
 /// Gives a gradient its operand's dimension type (from the static type of its term's rank, or from

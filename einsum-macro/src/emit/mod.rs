@@ -354,7 +354,8 @@ fn emit_forward(plan: &Plan, known: &Ident, views: &[Ident]) -> TokenStream {
 /// it through the operand's own term. When that einsum is the forward one under other names
 /// ([`GradPlan::forward_form`]), it is a call of `forward` (the path of the forward kernel) on `g`
 /// and the other operands, reordered through the runtime's `Permuted`; otherwise a loop nest of
-/// its own. A block evaluating to the gradient array; the fallible runtime
+/// its own, except for a pattern of one operand, whose epilogue reads `g` itself. A block evaluating
+/// to the gradient array; the fallible runtime
 /// calls in it (allocations, the GEMM) panic with the error's message (the runtime's `ok`): every
 /// caller of a gradient kernel would panic on the error anyway.
 fn emit_grad(
@@ -419,6 +420,25 @@ fn emit_grad(
             #r
         });
     }
+    let own = grad.target.distinct();
+    let rank = grad.target.labels.len();
+    let shape = if rank <= 6 {
+        quote!(#rt::fixed_shape::<#rank>(#vk.shape()))
+    } else {
+        quote!(#rt::IxDyn(#vk.shape()))
+    };
+    let out = local("grad");
+    let zeros = u.apply(quote!(#rt::zeros(#pattern, #shape)));
+    if grad.sources.is_empty() {
+        // One operand: its gradient einsum only reorders `g` (whose labels, an output's, are
+        // distinct), so the epilogue reads `g` where it is instead of a copy of it.
+        let epilogue = kernel::emit_epilogue(g, &grad.inputs[0].distinct(), &grad.target, &own);
+        return quote!({
+            let mut #out = #zeros;
+            #epilogue
+            #out
+        });
+    }
     let mut inputs = vec![kernel_input(quote!(#g), &grad.inputs[0])];
     inputs.extend((grad.sources.iter().zip(&grad.inputs[1..])).map(|(&i, t)| {
         let v = &views[i];
@@ -432,8 +452,7 @@ fn emit_grad(
     // sums (its stride is 0). When `r` already has the operand's labels, in order, only that last
     // case remains, which the runtime's `sum_to` handles (returning `r` itself when nothing was
     // broadcast).
-    let own = grad.target.distinct();
-    if own == provided && own.len() == grad.target.labels.len() {
+    if own == provided && own.len() == rank {
         return quote!({
             let mut #r = #reduced;
             #sum;
@@ -441,14 +460,6 @@ fn emit_grad(
         });
     }
     let epilogue = kernel::emit_epilogue(&r, &provided, &grad.target, &own);
-    let out = local("grad");
-    let rank = grad.target.labels.len();
-    let shape = if rank <= 6 {
-        quote!(#rt::fixed_shape::<#rank>(#vk.shape()))
-    } else {
-        quote!(#rt::IxDyn(#vk.shape()))
-    };
-    let zeros = u.apply(quote!(#rt::zeros(#pattern, #shape)));
     quote!({
         let #r = #reduced;
         let mut #out = #zeros;

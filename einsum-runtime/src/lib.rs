@@ -40,6 +40,8 @@ mod error;
 mod exec;
 pub mod guide;
 pub mod init;
+#[cfg(debug_assertions)]
+mod instances;
 #[allow(unsafe_code)] // the one module with `unsafe`; see its opening comment
 mod kernel;
 mod path;

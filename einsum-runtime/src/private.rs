@@ -19,6 +19,8 @@ pub use crate::exec::{
     bind_fixed as bind, buffer, executor_calls, fixed_shape, gemm, permute, shaped, sum_to, whole,
     zeros, Exec, Generic, Precompiled, Product, StepDim,
 };
+#[cfg(debug_assertions)]
+pub use crate::instances::instances;
 pub use crate::kernel::{
     add, add_plane, mul_add, push, push_mul, Gemm, Input, Lane, LaneMut, Permuted, Plane, PlaneMut,
     View, ViewMut,

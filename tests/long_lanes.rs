@@ -1,7 +1,7 @@
 //! Sums, dot products and elementwise products over long lanes: `f32`/`f64` reductions over at
 //! least 64 contiguous elements run in `einsum-runtime`'s vector loops (four vector accumulators,
-//! then the tail) when the CPU has AVX2 and FMA (512-bit registers with AVX-512F), and a contiguous
-//! elementwise product is one lane. Products that sum nothing (elementwise, broadcast and outer
+//! then the tail; from 32 KiB on, four streams of two accumulators each) when the CPU has AVX2
+//! and FMA (512-bit registers with AVX-512F), and a contiguous elementwise product is one lane. Products that sum nothing (elementwise, broadcast and outer
 //! products) over lanes of at least 32 elements with strides 0 or 1 run in 256-bit AVX loops: an
 //! unaligned first vector, aligned stores from the row's first 32-byte boundary (four vectors a
 //! step, then one), an unaligned last vector: rows of every length, so every alignment of a row's
@@ -94,6 +94,30 @@ fn every_length<T: Elem>(seed: &str) {
     }
 }
 
+/// Around the length from which `f32`/`f64` sums and dot products read four streams (256 steps of
+/// four vectors: 4096 `f64`s or 8192 `f32`s in 256-bit registers, twice that in 512-bit ones),
+/// with rests that are whole steps, whole vectors or neither, and lanes several blocks long.
+const STREAMED: [usize; 9] = [4095, 4096, 4097, 8191, 8192, 8229, 16_384, 16_411, 70_001];
+
+fn streamed_lengths<T: Elem>(seed: &str) {
+    let mut rng = Rng::new(seed_of(seed));
+    for n in STREAMED {
+        check_shapes::<T>("i->", sum, &[vec![n]], &mut rng);
+        check_shapes::<T>("i,i->", dot, &[vec![n], vec![n]], &mut rng);
+        check_shapes::<T>("ij->i", row_sums, &[vec![2, n]], &mut rng);
+    }
+}
+
+#[test]
+fn streamed_lanes_f64() {
+    streamed_lengths::<f64>("streamed lanes f64");
+}
+
+#[test]
+fn streamed_lanes_f32() {
+    streamed_lengths::<f32>("streamed lanes f32");
+}
+
 #[test]
 fn long_lanes_f64() {
     every_length::<f64>("long lanes f64");
@@ -110,7 +134,8 @@ fn long_lanes_i64() {
 }
 
 /// A long `f32` sum is pairwise: `ij->` over a contiguous 2048² array is one lane of 4 Mi
-/// elements, summed in blocks of 2048 (4096 in 512-bit registers) whose sums are added in halves,
+/// elements, read as four streams (its quarters) summed in blocks of 1024 per stream (2048 in
+/// 512-bit registers) whose sums are added in halves,
 /// so it stays within two ulps of the exact sum (the sum of the row sums, rounded twice, within
 /// four). (A running sum per vector lane, which is what `BLOCK_STEPS = 1 << 40` in
 /// `einsum-runtime/src/kernel.rs` gives, was 8e-4 off here: near 13 million, an `f32` has no

@@ -515,6 +515,12 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
 /// 512-bit ones.
 const BLOCK_STEPS: usize = 64;
 
+/// Lanes of at least this many steps (of four vectors) are read as four streams, one from each
+/// quarter of the lane, in lock-step: 32 KiB and more. One sequential stream leaves the memory
+/// system idle between the prefetcher's requests; four far-apart streams keep four sets of requests
+/// in flight (the `sum-2048` row of `docs/benchmarks.md`, "Four streams").
+const STREAM_STEPS: usize = 256;
+
 /// Lanes at least this long reduce in [`wide_sum`] / [`wide_dot`] (when the element type is `f32` or
 /// `f64` and the CPU has AVX2 and FMA): below it the dispatch costs more than it saves.
 const WIDE_LANE: usize = 64;
@@ -633,7 +639,7 @@ macro_rules! vector_reductions {
      $add:ident, $fmadd:ident, $store:ident) => {
         #[cfg(target_arch = "x86_64")]
         mod $isa {
-            use super::BLOCK_STEPS;
+            use super::{BLOCK_STEPS, STREAM_STEPS};
             use std::arch::x86_64::*;
 
             /// Elements per step: four vectors.
@@ -700,17 +706,119 @@ macro_rules! vector_reductions {
                 $add($add(acc[0], acc[1]), $add(acc[2], acc[3]))
             }
 
-            /// The sum of `a`: the vector sum over the whole steps, then the tail.
+            /// Elements of one stream that [`sum_streams`] and [`dot_streams`] accumulate in one
+            /// block: as many per vector lane as [`sum_vec`]'s blocks give each (two accumulators
+            /// per stream instead of four).
+            const STREAM_BLOCK: usize = BLOCK_STEPS * STEP / 2;
+
+            /// Elements per step of one stream: two vectors.
+            const PAIR: usize = 2 * $lanes;
+
+            /// The four parts of `a[..4 · q]`, each `q` long.
+            fn quarters(a: &[$t], q: usize) -> [&[$t]; 4] {
+                [&a[..q], &a[q..2 * q], &a[2 * q..3 * q], &a[3 * q..4 * q]]
+            }
+
+            /// The vector sum of four parts of equal length, a multiple of [`PAIR`], read in
+            /// lock-step (four streams, two accumulators each), pairwise as in [`sum_vec`]: longer
+            /// parts are split in halves, each half of all four summed so, and added.
+            ///
+            /// # Safety
+            /// The CPU has the instruction set of `$feature`.
+            #[target_feature(enable = $feature)]
+            unsafe fn sum_streams(parts: [&[$t]; 4]) -> $vec {
+                let len = parts[0].len();
+                if len > STREAM_BLOCK {
+                    let half = len / PAIR / 2 * PAIR;
+                    // SAFETY: the same CPU features; the halves are equally long, multiples of
+                    // `PAIR`.
+                    return unsafe {
+                        $add(
+                            sum_streams(parts.map(|p| &p[..half])),
+                            sum_streams(parts.map(|p| &p[half..])),
+                        )
+                    };
+                }
+                assert!(
+                    parts.iter().all(|p| p.len() == len) && len % PAIR == 0,
+                    "einsum-runtime internal error: streams of unequal lengths"
+                );
+                let mut acc = [[$zero(); 2]; 4];
+                let mut p = 0;
+                while p < len {
+                    for (acc, part) in acc.iter_mut().zip(parts) {
+                        // SAFETY: `p + PAIR <= len`, the length of every part (asserted above).
+                        unsafe {
+                            acc[0] = $add(acc[0], $load(part.as_ptr().add(p)));
+                            acc[1] = $add(acc[1], $load(part.as_ptr().add(p + $lanes)));
+                        }
+                    }
+                    p += PAIR;
+                }
+                let pair = acc.map(|a| $add(a[0], a[1]));
+                $add($add(pair[0], pair[1]), $add(pair[2], pair[3]))
+            }
+
+            /// As [`sum_streams`], for `Σ a[i] · b[i]` with fused multiply-adds: four streams of
+            /// each operand.
+            ///
+            /// # Safety
+            /// The CPU has the instruction set of `$feature`.
+            #[target_feature(enable = $feature)]
+            unsafe fn dot_streams(a: [&[$t]; 4], b: [&[$t]; 4]) -> $vec {
+                let len = a[0].len();
+                if len > STREAM_BLOCK {
+                    let half = len / PAIR / 2 * PAIR;
+                    // SAFETY: the same CPU features; the halves are equally long, multiples of
+                    // `PAIR`.
+                    return unsafe {
+                        $add(
+                            dot_streams(a.map(|p| &p[..half]), b.map(|p| &p[..half])),
+                            dot_streams(a.map(|p| &p[half..]), b.map(|p| &p[half..])),
+                        )
+                    };
+                }
+                assert!(
+                    a.iter().chain(&b).all(|p| p.len() == len) && len % PAIR == 0,
+                    "einsum-runtime internal error: streams of unequal lengths"
+                );
+                let mut acc = [[$zero(); 2]; 4];
+                let mut p = 0;
+                while p < len {
+                    for (acc, (x, y)) in acc.iter_mut().zip(a.iter().zip(&b)) {
+                        // SAFETY: `p + PAIR <= len`, the length of every part (asserted above).
+                        unsafe {
+                            let (x, y) = (x.as_ptr().add(p), y.as_ptr().add(p));
+                            acc[0] = $fmadd($load(x), $load(y), acc[0]);
+                            acc[1] = $fmadd($load(x.add($lanes)), $load(y.add($lanes)), acc[1]);
+                        }
+                    }
+                    p += PAIR;
+                }
+                let pair = acc.map(|a| $add(a[0], a[1]));
+                $add($add(pair[0], pair[1]), $add(pair[2], pair[3]))
+            }
+
+            /// The sum of `a`: the vector sum over the whole steps (of four streams when the lane
+            /// is long, see [`STREAM_STEPS`]), then the tail.
             ///
             /// # Safety
             /// The CPU has the instruction set of `$feature`.
             #[target_feature(enable = $feature)]
             pub(super) unsafe fn sum(a: &[$t]) -> $t {
                 let n = a.len() - a.len() % STEP;
+                let v = if n >= STREAM_STEPS * STEP {
+                    let q = n / 4 / PAIR * PAIR;
+                    // SAFETY: the same CPU features; the quarters are `q` long, a multiple of
+                    // `PAIR`, and `4 · q` and `n` are multiples of `STEP`, so the rest is too.
+                    unsafe { $add(sum_streams(quarters(a, q)), sum_vec(&a[4 * q..n])) }
+                } else {
+                    // SAFETY: the same CPU features, on a multiple of `STEP`.
+                    unsafe { sum_vec(&a[..n]) }
+                };
                 let mut lanes = [0.0; $lanes];
-                // SAFETY: the same CPU features, on a multiple of four vectors; `lanes` holds one
-                // vector's elements.
-                unsafe { $store(lanes.as_mut_ptr(), sum_vec(&a[..n])) };
+                // SAFETY: `lanes` holds one vector's elements.
+                unsafe { $store(lanes.as_mut_ptr(), v) };
                 lanes.iter().sum::<$t>() + a[n..].iter().sum::<$t>()
             }
 
@@ -722,10 +830,24 @@ macro_rules! vector_reductions {
             #[target_feature(enable = $feature)]
             pub(super) unsafe fn dot(a: &[$t], b: &[$t]) -> $t {
                 let n = a.len() - a.len() % STEP;
+                let v = if n >= STREAM_STEPS * STEP {
+                    let q = n / 4 / PAIR * PAIR;
+                    // SAFETY: the same CPU features, on equal lengths (this function's contract):
+                    // quarters `q` long, a multiple of `PAIR`, and a rest that is a multiple of
+                    // `STEP` (as `4 · q` and `n` are).
+                    unsafe {
+                        $add(
+                            dot_streams(quarters(a, q), quarters(b, q)),
+                            dot_vec(&a[4 * q..n], &b[4 * q..n]),
+                        )
+                    }
+                } else {
+                    // SAFETY: the same CPU features, on equal lengths, a multiple of `STEP`.
+                    unsafe { dot_vec(&a[..n], &b[..n]) }
+                };
                 let mut lanes = [0.0; $lanes];
-                // SAFETY: the same CPU features, on equal lengths that are a multiple of four
-                // vectors; `lanes` holds one vector's elements.
-                unsafe { $store(lanes.as_mut_ptr(), dot_vec(&a[..n], &b[..n])) };
+                // SAFETY: `lanes` holds one vector's elements.
+                unsafe { $store(lanes.as_mut_ptr(), v) };
                 let tail: $t = a[n..].iter().zip(&b[n..]).map(|(x, y)| x * y).sum();
                 lanes.iter().sum::<$t>() + tail
             }

@@ -85,8 +85,9 @@
 //!
 //! Sums and dot products over contiguous `f32`/`f64` lanes run in 256-bit registers (512-bit ones
 //! where the CPU has AVX-512F) with several accumulators; a pattern that sums everything (`"ij->"`,
-//! `"ij,ij->"`) of contiguous operands is one such lane. Lanes longer than a few thousand elements
-//! are summed pairwise (in blocks whose sums are added in halves), so the rounding error of a long
+//! `"ij,ij->"`) of contiguous operands is one such lane. A lane of 32 KiB or more is read as four
+//! streams, its quarters in lock-step, which keeps more memory requests in flight than one
+//! sequential pass. Lanes longer than a few thousand elements are summed pairwise (in blocks whose sums are added in halves), so the rounding error of a long
 //! `f32` sum grows with the logarithm of its length, not with the length (at no cost measurable in
 //! `docs/benchmarks.md`).
 //!

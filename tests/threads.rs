@@ -1,6 +1,6 @@
-//! Large steps use every rayon thread (the `gemm` crate's own parallelism for one big product, the
-//! batch split across threads for many): the results equal the single-threaded ones up to the order
-//! of summation, and both equal ndarray's products.
+//! Large steps use every rayon thread (one big product split into bands of rows or columns, one per
+//! thread; the batch split across threads for many products): the results equal the
+//! single-threaded ones up to the order of summation, and both equal ndarray's products.
 
 mod common;
 
@@ -57,4 +57,36 @@ fn a_large_batch_on_two_threads_equals_one_thread() {
     let (one, two) = (grads(1), grads(2));
     assert_close("batched dX, 1 vs 2 threads", &one.0, &two.0, TOL);
     assert_close("batched dY, 1 vs 2 threads", &one.1, &two.1, TOL);
+}
+
+#[test]
+fn products_split_into_bands_equal_one_thread() {
+    // Bands of rows (more rows than columns, an odd count split unevenly), of columns, with a
+    // transposed operand, and a batch smaller than the pool (each product split in three).
+    let a: Array2<f64> = filled(&[301, 150], 6).into_dimensionality().unwrap();
+    let b: Array2<f64> = filled(&[150, 90], 7).into_dimensionality().unwrap();
+    let c: Array2<f64> = filled(&[40, 200], 8).into_dimensionality().unwrap();
+    let d: Array2<f64> = filled(&[200, 501], 9).into_dimensionality().unwrap();
+    let bt = b.t().as_standard_layout().into_owned();
+    let rows = |t| pool(t).install(|| einsum!("ij,jk->ik", a, b)).into_dyn();
+    let cols = |t| pool(t).install(|| einsum!("ij,jk->ik", c, d)).into_dyn();
+    let transposed = |t| pool(t).install(|| einsum!("ij,kj->ik", a, bt)).into_dyn();
+    for (what, run, want) in [
+        ("rows", &rows as &dyn Fn(usize) -> _, a.dot(&b)),
+        ("columns", &cols, c.dot(&d)),
+        ("transposed b", &transposed, a.dot(&b)),
+    ] {
+        let (one, two) = (run(1), run(2));
+        assert_close(&format!("{what}, 1 vs 2 threads"), &one, &two, TOL);
+        assert_close(&format!("{what} vs dot"), &two, &want.into_dyn(), TOL);
+    }
+    let x: Array3<f64> = filled(&[2, 200, 100], 10).into_dimensionality().unwrap();
+    let y: Array3<f64> = filled(&[2, 100, 120], 11).into_dimensionality().unwrap();
+    let one = pool(1).install(|| einsum!("bij,bjk->bik", x, y)).into_dyn();
+    let three = pool(3).install(|| einsum!("bij,bjk->bik", x, y)).into_dyn();
+    assert_close("batch of 2, 1 vs 3 threads", &one, &three, TOL);
+    for (t, got) in three.axis_iter(Axis(0)).enumerate() {
+        let want = x.index_axis(Axis(0), t).dot(&y.index_axis(Axis(0), t));
+        assert_close("batch of 2 vs dot", &got, &want, TOL);
+    }
 }

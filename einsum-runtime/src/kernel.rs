@@ -3379,6 +3379,9 @@ unsafe impl<P> Send for Shared<P> {}
 // SAFETY: as for `Send`.
 unsafe impl<P> Sync for Shared<P> {}
 
+/// The shortest band of rows (or columns) that one thread takes of a product split across threads.
+const MIN_PART: usize = 32;
+
 /// Products this large (multiply-adds, whole batch) use every rayon thread; smaller ones stay on the
 /// calling thread and never touch the pool.
 const PARALLEL_WORK: f64 = (1u64 << 21) as f64;
@@ -3422,11 +3425,59 @@ unsafe fn matmul_batch<T: LinalgScalar>(a: Mats<*const T>, b: Mats<*const T>, c:
             );
         }
     };
+    // The side (rows when there are at least as many as columns) that a product split across
+    // threads divides, and its parts' length.
+    let rows = m >= n;
+    let side = if rows { m } else { n };
+    let parts = threads.min(side / MIN_PART);
     if threads > 1 && batch >= threads && separate {
         use rayon::prelude::*;
         (0..batch)
             .into_par_iter()
             .for_each(|t| one(t, gemm::Parallelism::None));
+    } else if parts > 1 {
+        // One large product (or fewer than one per thread): each thread takes a band of rows (or
+        // columns) of `c` with the matching band of `a` (or `b`), one single-threaded `gemm` call
+        // each. Measured against `gemm`'s own threads in `docs/benchmarks.md`, "Products split
+        // across threads".
+        use rayon::prelude::*;
+        let len = side.div_ceil(parts);
+        let band = move |t: usize, p: usize| {
+            let (a, b, c) = (a, b, c);
+            let (t, from) = (t as isize, (p * len) as isize);
+            let width = len.min(side - p * len);
+            // A band: `width` of the side's extent, from index `from`.
+            let cut = |g: [Merged; 3], slot: usize| {
+                let mut g = g;
+                g[slot].extent = width;
+                (from * g[slot].stride, g)
+            };
+            let ((da, ga), (db, gb), (dc, gc)) = if rows {
+                (cut(a.0.groups, 1), (0, b.0.groups), cut(c.0.groups, 1))
+            } else {
+                ((0, a.0.groups), cut(b.0.groups, 2), cut(c.0.groups, 2))
+            };
+            let dims = if rows { (width, n, k) } else { (m, width, k) };
+            // SAFETY: `t` is below the batch extent and the band `from .. from + width` below the
+            // side's extent, so every element of these matrices is one of the whole matrices',
+            // valid by this function's contract; the bands of `c` are disjoint rows (or columns) of
+            // one matrix, whose elements are distinct, so no two threads write the same element.
+            unsafe {
+                matmul(
+                    dims,
+                    a.0.ptr.offset(t * a.0.groups[0].stride + da),
+                    ga,
+                    b.0.ptr.offset(t * b.0.groups[0].stride + db),
+                    gb,
+                    c.0.ptr.offset(t * c.0.groups[0].stride + dc),
+                    gc,
+                    gemm::Parallelism::None,
+                );
+            }
+        };
+        for t in 0..batch {
+            (0..parts).into_par_iter().for_each(|p| band(t, p));
+        }
     } else {
         let parallelism = if threads > 1 {
             gemm::Parallelism::Rayon(threads)

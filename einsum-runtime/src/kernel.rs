@@ -3024,20 +3024,26 @@ unsafe fn small_packed<T: Small, const NR: usize>(
             }
             col += 4;
         }
-        // Column by column, what the blocks left: `b`'s columns are contiguous, or at least shorter
-        // strides than its rows, in the gradient `g · bᵀ`.
-        for col in 0..nr {
-            let done = if col < cols4 { rows4 } else { 0 };
-            for p in done..k {
-                // SAFETY: `p < k` and column `j0 + col < n` of `b`: an element by this function's
-                // contract; `p · nr + col < k · nr`, within the panel's room (`PANEL` elements on
-                // the stack, `k · nr` reserved on the heap).
-                unsafe {
-                    panel
-                        .add(p * nr + col)
-                        .write(*b.offset(p as isize * brs + col as isize * bcs))
-                };
+        // Column by column, what the blocks left (nothing when they covered the block): the last
+        // rows of the first `cols4` columns, then every row of the others. `b`'s columns are
+        // contiguous, or at least shorter strides than its rows, in the gradient `g · bᵀ`.
+        let copy = |p: usize, col: usize| {
+            // SAFETY: `p < k` and column `j0 + col < n` of `b`: an element by this function's
+            // contract; `p · nr + col < k · nr`, within the panel's room (`PANEL` elements on the
+            // stack, `k · nr` reserved on the heap).
+            unsafe {
+                panel
+                    .add(p * nr + col)
+                    .write(*b.offset(p as isize * brs + col as isize * bcs))
+            };
+        };
+        if rows4 < k {
+            for col in 0..cols4 {
+                (rows4..k).for_each(|p| copy(p, col));
             }
+        }
+        for col in cols4..nr {
+            (0..k).for_each(|p| copy(p, col));
         }
         // SAFETY: the tiles read rows `p < k`, columns `col < nr` of the panel, the elements just
         // written; columns `j0 .. j0 + nr` of `c` are elements by this function's contract.

@@ -516,9 +516,9 @@ unsafe fn inner_loop<T: LinalgScalar, const TWO: bool>(
 const BLOCK_STEPS: usize = 64;
 
 /// Lanes of at least this many steps (of four vectors) are read as four streams, one from each
-/// quarter of the lane, in lock-step: 32 KiB and more. One sequential stream leaves the memory
-/// system idle between the prefetcher's requests; four far-apart streams keep four sets of requests
-/// in flight (the `sum-2048` row of `docs/benchmarks.md`, "Four streams").
+/// quarter of the lane, in lock-step: 32 KiB and more (64 KiB in 512-bit registers). One
+/// sequential stream leaves the memory system idle between the prefetcher's requests; four
+/// far-apart streams keep four sets of requests in flight (`docs/benchmarks.md`, "Four streams, and products split into bands across threads").
 const STREAM_STEPS: usize = 256;
 
 /// Lanes at least this long reduce in [`wide_sum`] / [`wide_dot`] (when the element type is `f32` or
@@ -3444,8 +3444,8 @@ unsafe fn matmul_batch<T: LinalgScalar>(a: Mats<*const T>, b: Mats<*const T>, c:
     } else if parts > 1 {
         // One large product (or fewer than one per thread): each thread takes a band of rows (or
         // columns) of `c` with the matching band of `a` (or `b`), one single-threaded `gemm` call
-        // each. Measured against `gemm`'s own threads in `docs/benchmarks.md`, "Products split
-        // across threads".
+        // each. Measured against `gemm`'s own threads in `docs/benchmarks.md`, "Four streams, and
+        // products split into bands across threads".
         use rayon::prelude::*;
         let len = side.div_ceil(parts);
         let band = move |t: usize, p: usize| {

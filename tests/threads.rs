@@ -1,5 +1,5 @@
-//! Large steps use every rayon thread (one big product split into bands of rows or columns, one per
-//! thread; the batch split across threads for many products): the results equal the
+//! Large steps use every rayon thread (one big product split into bands of rows or columns, or
+//! along a long sum, one part per thread; the batch split across threads for many products): the results equal the
 //! single-threaded ones up to the order of summation, and both equal ndarray's products.
 
 mod common;
@@ -23,6 +23,9 @@ fn filled(shape: &[usize], seed: u64) -> ndarray::ArrayD<f64> {
 
 /// Sums of 256 products of values in [-0.5, 0.5]: rounding differences stay near 1e-13.
 const TOL: Tol<'static> = Tol::abs(1e-11);
+
+/// Sums of 3999 such products.
+const LONG: Tol<'static> = Tol::abs(1e-10);
 
 #[test]
 fn one_large_product_on_two_threads_equals_one_thread() {
@@ -80,6 +83,24 @@ fn products_split_into_bands_equal_one_thread() {
         assert_close(&format!("{what}, 1 vs 2 threads"), &one, &two, TOL);
         assert_close(&format!("{what} vs dot"), &two, &want.into_dyn(), TOL);
     }
+    // A sum much longer than the sides is split along the sum: parts of 2000 and 1999 (two
+    // threads) or three parts (three threads), each added into the result.
+    let (p, q) = (filled(&[24, 3999], 12), filled(&[3999, 26], 13));
+    let (p, q): (Array2<f64>, Array2<f64>) = (
+        p.into_dimensionality().unwrap(),
+        q.into_dimensionality().unwrap(),
+    );
+    let long = |t| pool(t).install(|| einsum!("ij,jk->ik", p, q)).into_dyn();
+    let one = long(1);
+    for threads in [2, 3] {
+        assert_close(
+            &format!("long sum, 1 vs {threads} threads"),
+            &one,
+            &long(threads),
+            LONG,
+        );
+    }
+    assert_close("long sum vs dot", &one, &p.dot(&q).into_dyn(), LONG);
     let x: Array3<f64> = filled(&[2, 200, 100], 10).into_dimensionality().unwrap();
     let y: Array3<f64> = filled(&[2, 100, 120], 11).into_dimensionality().unwrap();
     let one = pool(1).install(|| einsum!("bij,bjk->bik", x, y)).into_dyn();

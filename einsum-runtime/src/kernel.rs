@@ -3388,6 +3388,10 @@ unsafe impl<P> Sync for Shared<P> {}
 /// The shortest band of rows (or columns) that one thread takes of a product split across threads.
 const MIN_PART: usize = 32;
 
+/// A product on several threads whose sum is at least this many times longer than its longer side
+/// is split along the sum rather than into bands.
+const LONG_SUM: usize = 8;
+
 /// Products this large (multiply-adds, whole batch) use every rayon thread; smaller ones stay on the
 /// calling thread and never touch the pool.
 const PARALLEL_WORK: f64 = (1u64 << 21) as f64;
@@ -3441,6 +3445,77 @@ unsafe fn matmul_batch<T: LinalgScalar>(a: Mats<*const T>, b: Mats<*const T>, c:
         (0..batch)
             .into_par_iter()
             .for_each(|t| one(t, gemm::Parallelism::None));
+    } else if threads > 1 && k >= LONG_SUM * m.max(n) {
+        // A product whose sum is much longer than its sides (`abc,bcd->ad`): each thread sums a
+        // part of `k`, the first into `c`, the others into buffers of their own that are then
+        // added into `c`. Bands of rows would each read the whole of `b`.
+        use rayon::prelude::*;
+        let len = k.div_ceil(threads);
+        let parts = k.div_ceil(len);
+        let mut partial = vec![T::zero(); (parts - 1) * m * n];
+        let dense = [
+            c.0.groups[0],
+            Merged {
+                extent: m,
+                stride: n as isize,
+            },
+            Merged {
+                extent: n,
+                stride: 1,
+            },
+        ];
+        let buffers = Shared(partial.as_mut_ptr());
+        for t in 0..batch {
+            (0..parts).into_par_iter().for_each(|p| {
+                let (a, b, c, buffers) = (a, b, c, buffers);
+                let t = t as isize;
+                let from = p * len;
+                let width = len.min(k - from);
+                let (mut ga, mut gb) = (a.0.groups, b.0.groups);
+                (ga[2].extent, gb[1].extent) = (width, width);
+                let (dst, gc) = if p == 0 {
+                    (
+                        c.0.ptr.wrapping_offset(t * c.0.groups[0].stride),
+                        c.0.groups,
+                    )
+                } else {
+                    (buffers.0.wrapping_add((p - 1) * m * n), dense)
+                };
+                // SAFETY: `t` is below the batch extent and `from .. from + width` below `k`, so
+                // the columns of `a` and rows of `b` of this part are elements of the whole
+                // matrices, valid by this function's contract; part 0 writes matrix `t` of `c`,
+                // each other part its own `m × n` buffer of `partial`, so no two threads write
+                // the same element, and the buffers do not overlap the operands.
+                unsafe {
+                    matmul(
+                        (m, n, width),
+                        a.0.ptr
+                            .offset(t * a.0.groups[0].stride + from as isize * ga[2].stride),
+                        ga,
+                        b.0.ptr
+                            .offset(t * b.0.groups[0].stride + from as isize * gb[1].stride),
+                        gb,
+                        dst,
+                        gc,
+                        gemm::Parallelism::None,
+                    );
+                }
+            });
+            let dst = c.0.ptr.wrapping_offset(t as isize * c.0.groups[0].stride);
+            let (rs, cs) = (c.0.groups[1].stride, c.0.groups[2].stride);
+            for part in partial.chunks_exact(m * n) {
+                for (i, row) in part.chunks_exact(n).enumerate() {
+                    for (j, &x) in row.iter().enumerate() {
+                        // SAFETY: `(i, j)` below `(m, n)` of matrix `t` of `c`: an element by
+                        // this function's contract, written by part 0 above.
+                        unsafe {
+                            let e = dst.offset(i as isize * rs + j as isize * cs);
+                            *e = *e + x;
+                        }
+                    }
+                }
+            }
+        }
     } else if parts > 1 {
         // One large product (or fewer than one per thread): each thread takes a band of rows (or
         // columns) of `c` with the matching band of `a` (or `b`), one single-threaded `gemm` call

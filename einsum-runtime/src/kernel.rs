@@ -3453,17 +3453,7 @@ unsafe fn matmul_batch<T: LinalgScalar>(a: Mats<*const T>, b: Mats<*const T>, c:
         let len = k.div_ceil(threads);
         let parts = k.div_ceil(len);
         let mut partial = vec![T::zero(); (parts - 1) * m * n];
-        let dense = [
-            c.0.groups[0],
-            Merged {
-                extent: m,
-                stride: n as isize,
-            },
-            Merged {
-                extent: n,
-                stride: 1,
-            },
-        ];
+        let dense = dense_groups(batch, m, n);
         let buffers = Shared(partial.as_mut_ptr());
         for t in 0..batch {
             (0..parts).into_par_iter().for_each(|p| {
@@ -3635,6 +3625,15 @@ unsafe fn matmul<T: LinalgScalar>(
     }
 }
 
+/// The groups of a row-major `batch × m × n` array.
+fn dense_groups(batch: usize, m: usize, n: usize) -> [Merged; 3] {
+    let group = |extent: usize, stride: usize| Merged {
+        extent,
+        stride: stride as isize,
+    };
+    [group(batch, m * n), group(m, n), group(n, 1)]
+}
+
 /// `out = a · b` for the executor into a zeroed `out`, which holds the row-major `batch × m × n`
 /// products.
 ///
@@ -3650,20 +3649,7 @@ pub(crate) fn matmul_dense<T: LinalgScalar>(
         b.batch.extent == batch && a.cols.extent == b.rows.extent && out.len() == batch * m * n,
         "einsum-runtime internal error: matrix shapes disagree"
     );
-    let dense = [
-        Merged {
-            extent: batch,
-            stride: (m * n) as isize,
-        },
-        Merged {
-            extent: m,
-            stride: n as isize,
-        },
-        Merged {
-            extent: n,
-            stride: 1,
-        },
-    ];
+    let dense = dense_groups(batch, m, n);
     // SAFETY: `Matrices` guarantees its `(t, i, j)` tuples are valid elements with non-negative
     // strides; `out` is a distinct, exclusively borrowed slice of exactly `batch × m × n` elements.
     unsafe {

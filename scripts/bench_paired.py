@@ -95,7 +95,7 @@ def main() -> None:
             einsums = {k: v for k, v in contenders.items() if k in RUST_EINSUMS}
             einsums.update(py.get(key, {}))
             row = ratios.setdefault(key, {})
-            if einsums:
+            if einsums and not args.no_python:
                 row.setdefault("best einsum competitor", []).append(ours / min(einsums.values()))
             for k, v in {**contenders, **py.get(key, {})}.items():
                 row.setdefault(k, []).append(ours / v)

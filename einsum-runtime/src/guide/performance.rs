@@ -87,9 +87,14 @@
 //! where the CPU has AVX-512F) with several accumulators; a pattern that sums everything (`"ij->"`,
 //! `"ij,ij->"`) of contiguous operands is one such lane. A lane of 32 KiB or more is read as four
 //! streams, its quarters in lock-step, which keeps more memory requests in flight than one
-//! sequential pass. Lanes longer than a few thousand elements are summed pairwise (in blocks whose sums are added in halves), so the rounding error of a long
-//! `f32` sum grows with the logarithm of its length, not with the length (at no cost measurable in
-//! `docs/benchmarks.md`).
+//! sequential pass. Lanes longer than a few thousand elements are summed pairwise (in blocks whose
+//! sums are added in halves), so the rounding error of a long `f32` sum grows with the logarithm of
+//! its length, not with the length (at no cost measurable in `docs/benchmarks.md`).
+//!
+//! A step that sums nothing (an elementwise, broadcast or outer product) of `f32`/`f64` operands
+//! writes its result once, row by row, with aligned 256-bit stores on CPUs with AVX, and asks for
+//! each cache line of the result 2 KiB before it stores into it: a result that is only written
+//! would otherwise wait for every line it misses.
 //!
 //! If one operand is used by many calls in a layout the kernels read badly, converting it once with
 //! [`as_standard_layout`](ndarray::ArrayRef::as_standard_layout) can pay.

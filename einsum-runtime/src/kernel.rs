@@ -2095,8 +2095,8 @@ fn avx() -> bool {
 /// After the assertions, the whole row runs in one function compiled with AVX. The first vector of
 /// the row is stored unaligned (it covers the elements before the row's first 32-byte boundary);
 /// from there, four aligned vectors per step, each step prefetching the lines [`PREFETCH_AHEAD`]
-/// bytes on; the last vector of the row is stored unaligned again,
-/// ending at the row's end. Those two may write some elements a second time, with the same value.
+/// bytes on; the last vector of the row is stored unaligned again, ending at the row's end. Those
+/// two may write some elements a second time, with the same value.
 /// Against a loop with scalar products at both ends and two vectors a step, reached through one
 /// more call, the 16 MiB `f32` outer product of `benches/workloads.rs` took 0.97x its time (median
 /// of ten alternated rounds; `docs/benchmarks.md`, section 0, "Outer products: one AVX function
@@ -3473,7 +3473,8 @@ unsafe fn matmul_batch<T: LinalgScalar>(a: Mats<*const T>, b: Mats<*const T>, c:
         let len = k.div_ceil(threads);
         let parts = k.div_ceil(len);
         let mut partial = vec![T::zero(); (parts - 1) * m * n];
-        let dense = dense_groups(batch, m, n);
+        // Each buffer is one row-major `m × n` matrix.
+        let dense = dense_groups(1, m, n);
         let buffers = Shared(partial.as_mut_ptr());
         for t in 0..batch {
             (0..parts).into_par_iter().for_each(|p| {

@@ -451,9 +451,11 @@ fn row_major_strides(shape: &[usize]) -> Vec<isize> {
 /// ranks, then extents in operand and axis order (an extent of 1 broadcasts), with the same errors as
 /// the executor.
 ///
-/// The check that passes is inlined: `axes` is a constant of the generated code, so it unrolls into
-/// a few comparisons per axis. Only a failing call reaches the out-of-line check, which runs it
-/// again, in order, to describe the first disagreement.
+/// Generated code calls it only where its own inline check fails: when an extent of 1 broadcasts
+/// against a longer one, or on an error (`emit::bind` in the macro crate). So the check runs out of
+/// line, in [`bind_slices`], on slices: compiled once, in this crate, rather than once per label
+/// count in every codegen unit of every crate that calls `einsum!` (docs/benchmarks.md, section 2,
+/// "Extent binding out of line").
 ///
 /// `known` extents are returned as they are, unchecked: a gradient kernel that calls the forward
 /// kernel passes those it has (see the runtime's `ForwardFn`).
@@ -470,6 +472,22 @@ pub fn bind_fixed<const L: usize>(
         return Ok(extents);
     }
     let mut extents = [1; L];
+    bind_slices(pattern, &names, terms, axes, shapes, &mut extents)?;
+    Ok(extents)
+}
+
+/// [`bind_fixed`]'s check: the ranks, then the extents in operand and axis order (an extent of 1
+/// broadcasts). Only a failing call reaches [`bind_extents`], which runs it again, in order, to
+/// describe the first disagreement. `extents` comes in as ones.
+#[inline(never)]
+fn bind_slices(
+    pattern: &'static str,
+    names: &[char],
+    terms: &[&str],
+    axes: &[&[usize]],
+    shapes: &[&[usize]],
+    extents: &mut [usize],
+) -> Result<(), EinsumError> {
     let mut agree = axes.len() == shapes.len();
     for (axes, shape) in axes.iter().zip(shapes) {
         agree &= axes.len() == shape.len();
@@ -486,16 +504,14 @@ pub fn bind_fixed<const L: usize>(
         }
     }
     if agree {
-        return Ok(extents);
+        return Ok(());
     }
-    let mut extents = [1; L];
-    bind_extents(pattern, &names, terms, axes, shapes, &mut extents)?;
-    Ok(extents)
+    extents.fill(1);
+    bind_extents(pattern, names, terms, axes, shapes, extents)
 }
 
-/// The checks of [`bind_fixed`] that describe a failure, on slices: compiled once, here, rather than
-/// once per label count in every crate that calls `einsum!`. `extents` comes in as ones (a label
-/// bound only to axes of extent 1, or to none, has extent 1).
+/// The checks of [`bind_fixed`] that describe a failure. `extents` comes in as ones (a label bound
+/// only to axes of extent 1, or to none, has extent 1).
 #[cold]
 #[inline(never)]
 fn bind_extents(

@@ -102,14 +102,27 @@ pub fn view_locals(n: usize) -> Vec<Ident> {
     (0..n).map(|i| local(&format!("v{i}"))).collect()
 }
 
-/// `let bound = bind(known, ..)?; let [n_i, n_j, ..] = bound;`: every label's extent, in the order
-/// of [`Plan::labels`], from `known` where it holds them (a gradient's call of the forward kernel),
-/// otherwise from the operands' shapes (ranks checked for dynamic-rank operands, extents against
-/// each other, 1 broadcasting).
+/// Every label's extent, in the order of [`Plan::labels`], bound to `n_i, n_j, ..`: from `known`
+/// where it holds them (a gradient's call of the forward kernel), otherwise from the operands'
+/// shapes, checked (ranks, extents against each other, 1 broadcasting).
+///
+/// The common case is matched inline: every operand has its term's rank and every label the same
+/// extent wherever it occurs, a few integer comparisons. Anything else (an extent of 1 broadcast
+/// against a longer one, or an error) goes to the runtime's `bind`, out of line, which checks it
+/// all in order and describes the first disagreement:
+///
+/// ```text
+/// let bound = match (known, v0.shape(), v1.shape()) {
+///     (Some(known), ..) => known,
+///     (None, &[n_i, n_j], &[n_j_1, n_k]) if n_j == n_j_1 => [n_i, n_j, n_k],
+///     _ => bind(known, ..)?,
+/// };
+/// let [n_i, n_j, n_k] = bound;
+/// ```
 pub fn emit_extents(plan: &Plan, views: &[Ident], known: &Ident, bound: &Ident) -> TokenStream {
     let rt = rt();
     let labels = plan.labels();
-    let names = labels.iter().map(|&l| extent(l));
+    let names: Vec<Ident> = labels.iter().map(|&l| extent(l)).collect();
     let pattern = &plan.pattern;
     let terms = plan.inputs.iter().map(|t| &t.spelling);
     let axes = plan.inputs.iter().map(|t| {
@@ -121,6 +134,31 @@ pub fn emit_extents(plan: &Plan, views: &[Ident], known: &Ident, bound: &Ident) 
         });
         quote!(&[#(#slots),*])
     });
+    // The inline match: the first axis of each label binds its name, every later one a name of
+    // its own that the guard compares with the first.
+    let mut seen = vec![0usize; labels.len()];
+    let mut same = Vec::new();
+    let shapes = plan
+        .inputs
+        .iter()
+        .map(|t| {
+            let axes = t.chars().map(|c| {
+                let slot = labels.iter().position(|&l| l == c).expect("every label");
+                seen[slot] += 1;
+                if seen[slot] == 1 {
+                    names[slot].clone()
+                } else {
+                    let first = &names[slot];
+                    let again = Ident::new(&format!("{first}_{}", seen[slot] - 1), first.span());
+                    same.push(quote!(#again == #first));
+                    again
+                }
+            });
+            let axes: Vec<Ident> = axes.collect();
+            quote!(&[#(#axes),*])
+        })
+        .collect::<Vec<_>>();
+    let guard = (!same.is_empty()).then(|| quote!(if #(#same)&&*));
     let bind = try_value(quote! {
         #rt::bind(
             #known,
@@ -132,7 +170,11 @@ pub fn emit_extents(plan: &Plan, views: &[Ident], known: &Ident, bound: &Ident) 
         )
     });
     quote! {
-        let #bound = #bind;
+        let #bound = match (#known, #(#views.shape()),*) {
+            (::core::option::Option::Some(#bound), ..) => #bound,
+            (::core::option::Option::None, #(#shapes),*) #guard => [#(#names),*],
+            _ => #bind,
+        };
         let [#(#names),*] = #bound;
     }
 }

@@ -11,6 +11,8 @@
 //! The second argument picks the report:
 //! - `queries`: self time and count per query label, largest first;
 //! - `items QUERY`: self time per item of one query (`typeck`, `mir_borrowck`, ...);
+//! - `events LABEL...`: each event of those labels, with its thread, start and duration (to see how
+//!   the codegen units share the threads: `events LLVM_module_optimize LLVM_lto_optimize`);
 //! - `kernels`: the self time of `typeck` and `mir_borrowck` for the items that the macros generate,
 //!   in the probes of `scripts/compile_time.py`: forward kernels, gradient functions and the call
 //!   sites (`pNN` for `einsum!`, `vNN` for `einsum_vjp!`), as docs/benchmarks.md, section 2, sums
@@ -25,7 +27,8 @@ use analyzeme::{ProfilingData, Timestamp};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: self-profile-summary PROFILE (queries | items QUERY | kernels)";
+    let usage =
+        "usage: self-profile-summary PROFILE (queries | items QUERY | kernels | events LABEL...)";
     let profile = args.get(1).expect(usage);
     let data = ProfilingData::new(Path::new(profile)).expect("a -Zself-profile file stem");
     let times = self_times(&data);
@@ -62,7 +65,49 @@ fn main() {
             }
             print_sorted(by_kind.into_iter());
         }
+        Some("events") => {
+            let labels: Vec<&str> = args[3..].iter().map(String::as_str).collect();
+            print_events(&data, &labels);
+        }
         _ => panic!("{usage}"),
+    }
+}
+
+/// Every event whose label is in `labels`: its thread, start (ms from the first event of any label)
+/// and duration, in order of start; then how long each thread was busy in them.
+fn print_events(data: &ProfilingData, labels: &[&str]) {
+    let mut rows = Vec::new();
+    let mut first = u128::MAX;
+    for event in data.iter_full() {
+        let Timestamp::Interval { start, end } = event
+            .payload
+            .timestamp()
+            .unwrap_or(Timestamp::Instant(std::time::UNIX_EPOCH))
+        else {
+            continue;
+        };
+        let ns =
+            |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        first = first.min(ns(start));
+        if labels.contains(&&*event.label) {
+            let detail = event.additional_data.join(",");
+            rows.push((
+                ns(start),
+                ns(end),
+                event.thread_id,
+                event.label.to_string(),
+                detail,
+            ));
+        }
+    }
+    rows.sort();
+    for (start, end, thread, label, detail) in &rows {
+        let ms = |t: u128| (t - first) as f64 / 1e6;
+        println!(
+            "thread {thread:3} {:9.1} ms +{:8.1} ms {label} {detail}",
+            ms(*start),
+            (end - start) as f64 / 1e6
+        );
     }
 }
 

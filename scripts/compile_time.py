@@ -12,6 +12,10 @@ so the dependencies are built once:
                      call, in `pub fn vNN`)
     probe3_hand      the same 50 computations as probe1, written by hand with ndarray (`dot`, `t()`,
                      `sum_axis`, `Zip`, loops)
+    probe4_vjp_scaffold  probe2's scaffold alone: the inputs of its 100 calls and the 50 upstream
+                     gradients, built and passed to `black_box`, no einsum (probe0 builds only the
+                     inputs of 50 calls, so probe2 minus probe0 also counts 50 calls' inputs; the
+                     report gives probe2 minus probe4 beside it)
 
 For each profile (dev, release) it builds every probe once (dependencies), then `--runs` rounds of
 `touch src/lib.rs` + `cargo build` with `CARGO_INCREMENTAL=0`, the probes interleaved within a round
@@ -191,8 +195,9 @@ pub fn input<Sh: ShapeBuilder>(shape: Sh) -> Array<f64, Sh::Dim> {
 """
 
 
-def run_all(fns: list[str]) -> str:
-    """`run_all` builds each function's inputs and passes its result to `black_box`."""
+def run_all(fns: list[str], calls: bool = True) -> str:
+    """`run_all` builds each function's inputs and passes its result to `black_box`; without `calls`,
+    the inputs themselves (a scaffold: the same inputs, no function called)."""
     lines = ["pub fn run_all() {"]
     for name in fns:
         pattern, ell, _ = PATTERNS[int(name[1:])]
@@ -201,7 +206,10 @@ def run_all(fns: list[str]) -> str:
         if name.startswith("v"):  # the upstream gradient, shaped like the output
             g = f"&input({shape_expr(output_shape(pattern, ell))})"
             args.append(g + ".into_dyn()" if "..." in out else g)
-        lines.append(f"    black_box({name}({', '.join(args)}));")
+        if calls:
+            lines.append(f"    black_box({name}({', '.join(args)}));")
+        else:
+            lines.append(f"    black_box(({', '.join(args)},));")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -248,6 +256,8 @@ PROBES = {
     "probe2_vjp": lambda: PRELUDE + "use einsum_runtime::{einsum, einsum_vjp};\n\n" + einsum_fns() + "\n"
     + vjp_fns() + "\n" + run_all([f"p{n:02}" for n in range(N)] + [f"v{n:02}" for n in range(N)]),
     "probe3_hand": lambda: PRELUDE + hand_fns() + "\n" + run_all([f"p{n:02}" for n in range(N)]),
+    "probe4_vjp_scaffold": lambda: PRELUDE
+    + run_all([f"p{n:02}" for n in range(N)] + [f"v{n:02}" for n in range(N)], calls=False),
 }
 
 
@@ -414,6 +424,9 @@ def main() -> None:
                 cells += [f"{fmt_s(m)} s", "" if probe == "probe0_baseline" else f"{m - base:+.2f} s"]
             print(f"| {probe} | " + " | ".join(cells) + " |")
         print()
+        print("probe2_vjp minus its own scaffold (probe4_vjp_scaffold): " + ", ".join(
+            f"{profile} {med('probe2_vjp', profile, k) - med('probe4_vjp_scaffold', profile, k):+.2f} s"
+            for profile in profiles) + "\n")
     print("All rebuilds, wall/CPU (s):")
     for (probe, profile), times in results.items():
         print(f"  {probe:16} {profile:8} " + " ".join(f"{fmt_s(w)}/{fmt_s(c)}" for w, c in times))

@@ -453,7 +453,7 @@ fn row_major_strides(shape: &[usize]) -> Vec<isize> {
 ///
 /// Generated code calls it only where its own inline check fails: when an extent of 1 broadcasts
 /// against a longer one, or on an error (`emit::bind` in the macro crate). So the check runs out of
-/// line, in [`bind_slices`], on slices: compiled once, in this crate, rather than once per label
+/// line, in `bind_slices`, on slices: compiled once, in this crate, rather than once per label
 /// count in every codegen unit of every crate that calls `einsum!` (docs/benchmarks.md, section 2,
 /// "Extent binding out of line").
 ///

@@ -13,6 +13,8 @@
 //! - `items QUERY`: self time per item of one query (`typeck`, `mir_borrowck`, ...);
 //! - `events LABEL...`: each event of those labels, with its thread, start and duration (to see how
 //!   the codegen units share the threads: `events LLVM_module_optimize LLVM_lto_optimize`);
+//! - `window FROM_MS TO_MS`: self time per label of the events that start in that stretch of the
+//!   build (milliseconds after its first event, as `events` prints them);
 //! - `kernels`: the self time of `typeck` and `mir_borrowck` for the items that the macros generate,
 //!   in the probes of `scripts/compile_time.py`: forward kernels, gradient functions and the call
 //!   sites (`pNN` for `einsum!`, `vNN` for `einsum_vjp!`), as docs/benchmarks.md, section 2, sums
@@ -28,7 +30,7 @@ use analyzeme::{ProfilingData, Timestamp};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage =
-        "usage: self-profile-summary PROFILE (queries | items QUERY | kernels | events LABEL...)";
+        "usage: self-profile-summary PROFILE (queries | items QUERY | kernels | events LABEL... | window FROM_MS TO_MS)";
     let profile = args.get(1).expect(usage);
     let data = ProfilingData::new(Path::new(profile)).expect("a -Zself-profile file stem");
     let times = self_times(&data);
@@ -64,6 +66,13 @@ fn main() {
                 }
             }
             print_sorted(by_kind.into_iter());
+        }
+        Some("window") => {
+            let ms = |i: usize| -> u128 {
+                let v: f64 = args.get(i).expect(usage).parse().expect("milliseconds");
+                (v * 1e6) as u128
+            };
+            print_window(&data, ms(3), ms(4));
         }
         Some("events") => {
             let labels: Vec<&str> = args[3..].iter().map(String::as_str).collect();
@@ -111,8 +120,45 @@ fn print_events(data: &ProfilingData, labels: &[&str]) {
     }
 }
 
+/// Self time per label of the events that start between `from` and `to` (ns after the first event),
+/// on any thread: what rustc did in that stretch of a build (for example the part of
+/// `generate_crate_metadata` before the monomorphization collector).
+fn print_window(data: &ProfilingData, from: u128, to: u128) {
+    let mut first = u128::MAX;
+    for event in data.iter_full() {
+        if let Timestamp::Interval { start, .. } = event
+            .payload
+            .timestamp()
+            .unwrap_or(Timestamp::Instant(std::time::UNIX_EPOCH))
+        {
+            first = first.min(
+                start
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos(),
+            );
+        }
+    }
+    let times = self_times_in(data, |start| (first + from..first + to).contains(&start));
+    let mut by_label: HashMap<String, (u128, u64)> = HashMap::new();
+    for ((label, _), (t, n)) in times {
+        let e = by_label.entry(label).or_default();
+        e.0 += t;
+        e.1 += n;
+    }
+    print_sorted(by_label.into_iter());
+}
+
 /// Self time (ns) and count per (query label, item).
 fn self_times(data: &ProfilingData) -> HashMap<(String, String), (u128, u64)> {
+    self_times_in(data, |_| true)
+}
+
+/// [`self_times`] of the events whose start (ns since the epoch) `keep` accepts.
+fn self_times_in(
+    data: &ProfilingData,
+    keep: impl Fn(u128) -> bool,
+) -> HashMap<(String, String), (u128, u64)> {
     let mut by_thread: HashMap<u32, Vec<(u128, u128, (String, String))>> = HashMap::new();
     for event in data.iter_full() {
         let Timestamp::Interval { start, end } = event
@@ -124,6 +170,9 @@ fn self_times(data: &ProfilingData) -> HashMap<(String, String), (u128, u64)> {
         };
         let ns =
             |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        if !keep(ns(start)) {
+            continue;
+        }
         let key = (event.label.to_string(), event.additional_data.join(","));
         by_thread
             .entry(event.thread_id)

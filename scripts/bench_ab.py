@@ -74,7 +74,7 @@ def main() -> None:
         if not ratios:
             continue
         print(
-            f"{name:50s} A {statistics.median(a):10.2f} µs  B {statistics.median(b):10.2f} µs  "
+            f"{name:50s} A {statistics.median(a):10.3f} µs  B {statistics.median(b):10.3f} µs  "
             f"B/A {statistics.median(ratios):.3f} [{min(ratios):.2f}..{max(ratios):.2f}]"
         )
 

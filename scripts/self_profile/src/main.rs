@@ -83,30 +83,18 @@ fn main() {
 }
 
 /// Every event whose label is in `labels`: its thread, start (ms from the first event of any label)
-/// and duration, in order of start; then how long each thread was busy in them.
+/// and duration, in order of start.
 fn print_events(data: &ProfilingData, labels: &[&str]) {
     let mut rows = Vec::new();
     let mut first = u128::MAX;
     for event in data.iter_full() {
-        let Timestamp::Interval { start, end } = event
-            .payload
-            .timestamp()
-            .unwrap_or(Timestamp::Instant(std::time::UNIX_EPOCH))
-        else {
+        let Some((start, end)) = interval(&event) else {
             continue;
         };
-        let ns =
-            |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        first = first.min(ns(start));
+        first = first.min(start);
         if labels.contains(&&*event.label) {
             let detail = event.additional_data.join(",");
-            rows.push((
-                ns(start),
-                ns(end),
-                event.thread_id,
-                event.label.to_string(),
-                detail,
-            ));
+            rows.push((start, end, event.thread_id, event.label.to_string(), detail));
         }
     }
     rows.sort();
@@ -149,6 +137,15 @@ fn print_window(data: &ProfilingData, from: u128, to: u128) {
     print_sorted(by_label.into_iter());
 }
 
+/// An event's start and end, in ns since the epoch; `None` for an instant event.
+fn interval(event: &analyzeme::Event<'_>) -> Option<(u128, u128)> {
+    let ns = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    match event.payload.timestamp()? {
+        Timestamp::Interval { start, end } => Some((ns(start), ns(end))),
+        _ => None,
+    }
+}
+
 /// Self time (ns) and count per (query label, item).
 fn self_times(data: &ProfilingData) -> HashMap<(String, String), (u128, u64)> {
     self_times_in(data, |_| true)
@@ -161,23 +158,17 @@ fn self_times_in(
 ) -> HashMap<(String, String), (u128, u64)> {
     let mut by_thread: HashMap<u32, Vec<(u128, u128, (String, String))>> = HashMap::new();
     for event in data.iter_full() {
-        let Timestamp::Interval { start, end } = event
-            .payload
-            .timestamp()
-            .unwrap_or(Timestamp::Instant(std::time::UNIX_EPOCH))
-        else {
+        let Some((start, end)) = interval(&event) else {
             continue;
         };
-        let ns =
-            |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        if !keep(ns(start)) {
+        if !keep(start) {
             continue;
         }
         let key = (event.label.to_string(), event.additional_data.join(","));
         by_thread
             .entry(event.thread_id)
             .or_default()
-            .push((ns(start), ns(end), key));
+            .push((start, end, key));
     }
     let mut times: HashMap<(String, String), (u128, u64)> = HashMap::new();
     for mut events in by_thread.into_values() {

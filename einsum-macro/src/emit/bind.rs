@@ -114,7 +114,7 @@ pub fn view_locals(n: usize) -> Vec<Ident> {
 /// ```text
 /// let bound = match (known, v0.shape(), v1.shape()) {
 ///     (Some(known), ..) => known,
-///     (None, &[n_i, n_j], &[n_j_1, n_k]) if n_j == n_j_1 => [n_i, n_j, n_k],
+///     (None, &[n_i, n_j], &[n_j_1, n_k]) if n_j_1 == n_j => [n_i, n_j, n_k],
 ///     _ => bind(known, ..)?,
 /// };
 /// let [n_i, n_j, n_k] = bound;

@@ -453,7 +453,7 @@ fn row_major_strides(shape: &[usize]) -> Vec<isize> {
 ///
 /// Generated code calls it only where its own inline check fails: when an extent of 1 broadcasts
 /// against a longer one, or on an error (`emit::bind` in the macro crate). So the check runs out of
-/// line, in `bind_slices`, on slices: compiled once, in this crate, rather than once per label
+/// line, in `bind_extents`, on slices: compiled once, in this crate, rather than once per label
 /// count in every codegen unit of every crate that calls `einsum!` (docs/benchmarks.md, section 2,
 /// "Extent binding out of line").
 ///
@@ -472,47 +472,13 @@ pub fn bind_fixed<const L: usize>(
         return Ok(extents);
     }
     let mut extents = [1; L];
-    bind_slices(pattern, &names, terms, axes, shapes, &mut extents)?;
+    bind_extents(pattern, &names, terms, axes, shapes, &mut extents)?;
     Ok(extents)
 }
 
-/// [`bind_fixed`]'s check: the ranks, then the extents in operand and axis order (an extent of 1
-/// broadcasts). Only a failing call reaches [`bind_extents`], which runs it again, in order, to
-/// describe the first disagreement. `extents` comes in as ones.
-#[inline(never)]
-fn bind_slices(
-    pattern: &'static str,
-    names: &[char],
-    terms: &[&str],
-    axes: &[&[usize]],
-    shapes: &[&[usize]],
-    extents: &mut [usize],
-) -> Result<(), EinsumError> {
-    let mut agree = axes.len() == shapes.len();
-    for (axes, shape) in axes.iter().zip(shapes) {
-        agree &= axes.len() == shape.len();
-    }
-    if agree {
-        for (axes, shape) in axes.iter().zip(shapes) {
-            for (&label, &extent) in axes.iter().zip(shape.iter()) {
-                let bound = &mut extents[label];
-                agree &= extent == 1 || *bound == 1 || *bound == extent;
-                if extent != 1 {
-                    *bound = extent;
-                }
-            }
-        }
-    }
-    if agree {
-        return Ok(());
-    }
-    extents.fill(1);
-    bind_extents(pattern, names, terms, axes, shapes, extents)
-}
-
-/// The checks of [`bind_fixed`] that describe a failure. `extents` comes in as ones (a label bound
-/// only to axes of extent 1, or to none, has extent 1).
-#[cold]
+/// [`bind_fixed`]'s check, in order: every operand's rank, then the extents in operand and axis
+/// order (an extent of 1 broadcasts), stopping at the first disagreement to describe it. `extents`
+/// comes in as ones (a label bound only to axes of extent 1, or to none, has extent 1).
 #[inline(never)]
 fn bind_extents(
     pattern: &'static str,

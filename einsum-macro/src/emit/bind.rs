@@ -125,39 +125,43 @@ pub fn emit_extents(plan: &Plan, views: &[Ident], known: &Ident, bound: &Ident) 
     let names: Vec<Ident> = labels.iter().map(|&l| extent(l)).collect();
     let pattern = &plan.pattern;
     let terms = plan.inputs.iter().map(|t| &t.spelling);
-    let axes = plan.inputs.iter().map(|t| {
-        let slots = t.chars().map(|c| {
-            labels
-                .iter()
-                .position(|&l| l == c)
-                .expect("the label table holds every label")
-        });
-        quote!(&[#(#slots),*])
-    });
+    // Each operand's axes as indices into `labels`.
+    let slots: Vec<Vec<usize>> = plan
+        .inputs
+        .iter()
+        .map(|t| {
+            t.chars()
+                .map(|c| {
+                    labels
+                        .iter()
+                        .position(|&l| l == c)
+                        .expect("the label table holds every label")
+                })
+                .collect()
+        })
+        .collect();
+    let axes = slots.iter().map(|s| quote!(&[#(#s),*]));
     // The inline match: the first axis of each label binds its name, every later one a name of
     // its own that the guard compares with the first.
     let mut seen = vec![0usize; labels.len()];
     let mut same = Vec::new();
-    let shapes = plan
-        .inputs
+    let shapes: Vec<TokenStream> = slots
         .iter()
-        .map(|t| {
-            let axes = t.chars().map(|c| {
-                let slot = labels.iter().position(|&l| l == c).expect("every label");
+        .map(|s| {
+            let axes = s.iter().map(|&slot| {
                 seen[slot] += 1;
+                let first = &names[slot];
                 if seen[slot] == 1 {
-                    names[slot].clone()
-                } else {
-                    let first = &names[slot];
-                    let again = Ident::new(&format!("{first}_{}", seen[slot] - 1), first.span());
-                    same.push(quote!(#again == #first));
-                    again
+                    return first.clone();
                 }
+                let again = Ident::new(&format!("{first}_{}", seen[slot] - 1), first.span());
+                same.push(quote!(#again == #first));
+                again
             });
             let axes: Vec<Ident> = axes.collect();
             quote!(&[#(#axes),*])
         })
-        .collect::<Vec<_>>();
+        .collect();
     let guard = (!same.is_empty()).then(|| quote!(if #(#same)&&*));
     let bind = try_value(quote! {
         #rt::bind(

@@ -4,6 +4,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn, LinalgScalar};
 
+use crate::autograd::Float;
 use crate::contract::{label_name, GradSpec, Label, Spec, Term, ELLIPSIS};
 use crate::error::{AxisRef, EinsumError, ErrorKind};
 use crate::kernel::{self, fold_axes, Axis, Input, Matrices, Strided, StridedMut, ViewMut};
@@ -894,25 +895,50 @@ pub fn whole<T, D: Dimension, const R: usize>(
 
 /// The epilogue of a gradient whose einsum already has its operand's labels, in order: leaves `r`
 /// as it is when the operand has its shape, else replaces it with `r` summed over the operand's axes
-/// of extent 1 that were broadcast against a longer extent.
+/// of extent 1 that were broadcast against a longer extent. For `einsum_vjp!`'s gradients, whose
+/// element type has gradients: the summing is [`Float::sum_broadcast_axes`], which `f32` and `f64`
+/// have compiled in this crate. `einsum!`'s gradient functions, which a call on arrays of any
+/// `LinalgScalar` type names (though only a `Var` runs them), take [`sum_to_scalar`].
 ///
 /// Always inlined (its summing path is not), and in place: `r` was built an instant before, field
 /// by field, and handing it through a call, or out of a `Result`, copied it in pairs of fields whose
 /// loads waited on those stores (store-forwarding stalls, the hottest instructions of a tiny
 /// backward pass under `perf annotate`).
 #[inline(always)]
-pub fn sum_to<T: LinalgScalar, D: Dimension>(
+pub fn sum_to<T: Float, D: Dimension>(
     pattern: &'static str,
     r: &mut ndarray::Array<T, D>,
     shape: &[usize],
 ) -> Result<(), EinsumError> {
-    // Element by element: the rank is a constant here when `D` is static.
-    let dims = r.shape();
-    if dims.len() == shape.len() && dims.iter().zip(shape).all(|(a, b)| a == b) {
+    if has_shape(r, shape) {
         return Ok(());
     }
-    sum_to_shape(pattern, r, shape)
+    sum_to_shape(pattern, r, shape, T::sum_broadcast_axes)
 }
+
+/// [`sum_to`] for any element type: the summing is this crate's generic code, compiled by the
+/// calling crate (when it runs `einsum!`'s gradients, on `Var`s).
+#[inline(always)]
+pub fn sum_to_scalar<T: LinalgScalar, D: Dimension>(
+    pattern: &'static str,
+    r: &mut ndarray::Array<T, D>,
+    shape: &[usize],
+) -> Result<(), EinsumError> {
+    if has_shape(r, shape) {
+        return Ok(());
+    }
+    sum_to_shape(pattern, r, shape, sum_broadcast_axes::<T>)
+}
+
+/// Whether `r` has `shape`: element by element, so the rank is a constant when `D` is static.
+#[inline(always)]
+fn has_shape<T, D: Dimension>(r: &ndarray::Array<T, D>, shape: &[usize]) -> bool {
+    let dims = r.shape();
+    dims.len() == shape.len() && dims.iter().zip(shape).all(|(a, b)| a == b)
+}
+
+/// The summing function of [`sum_to`] and [`sum_to_scalar`].
+type SumFn<T> = fn(&'static str, ArrayD<T>, &[usize]) -> Result<ArrayD<T>, EinsumError>;
 
 /// [`sum_to`] when `r` does not have the operand's shape: out of line, once per element type and
 /// dimension type.
@@ -921,10 +947,11 @@ fn sum_to_shape<T: LinalgScalar, D: Dimension>(
     pattern: &'static str,
     r: &mut ndarray::Array<T, D>,
     shape: &[usize],
+    sum: SumFn<T>,
 ) -> Result<(), EinsumError> {
     let empty = D::zeros(r.ndim());
     let taken = std::mem::replace(r, kernel::row_major(empty, Vec::new()));
-    let summed = sum_broadcast_axes(pattern, taken.into_dyn(), shape)?;
+    let summed = sum(pattern, taken.into_dyn(), shape)?;
     *r = summed
         .into_dimensionality::<D>()
         .expect("einsum-runtime internal error: a gradient keeps its rank");
@@ -943,10 +970,10 @@ pub fn fixed_shape<const R: usize>(shape: &[usize]) -> [usize; R] {
         .expect("einsum-runtime internal error: an operand has its term's rank")
 }
 
-/// The part of [`sum_to`] that sums: generic only in the element type, so that it is compiled once
-/// per element type rather than once per gradient rank.
+/// The part of [`sum_to`] that sums: generic only in the element type, and reached through
+/// [`Float::sum_broadcast_axes`], so that `f32`'s and `f64`'s copies are compiled in this crate.
 #[inline(never)]
-fn sum_broadcast_axes<T: LinalgScalar>(
+pub(crate) fn sum_broadcast_axes<T: LinalgScalar>(
     pattern: &'static str,
     r: ArrayD<T>,
     shape: &[usize],

@@ -15,7 +15,9 @@
 
 use ndarray::{Array, Dim, OwnedRepr};
 
-use crate::exec::{bind_fixed, buffer, fixed_shape, gemm, permute, shaped, sum_to, whole, zeros};
+use crate::exec::{
+    bind_fixed, buffer, fixed_shape, gemm, permute, shaped, sum_to, sum_to_scalar, whole, zeros,
+};
 use crate::kernel::{add, add_plane, mul_add, push, push_mul, Input, Permuted, View, ViewMut};
 
 /// The instances of a view of `$n` slots over a term of `$r` axes, for element type `$t`.
@@ -44,6 +46,7 @@ macro_rules! ranks {
         shaped::<$t, $n> as fn(_, _) -> _ as usize,
         whole::<$t, Dim<[usize; $n]>, $n> as fn(_, _) -> _ as usize,
         sum_to::<$t, Dim<[usize; $n]>> as fn(_, _, _) -> _ as usize,
+        sum_to_scalar::<$t, Dim<[usize; $n]>> as fn(_, _, _) -> _ as usize,
         permute::<$t, $n> as fn(_, _, _) -> _ as usize,
         Permuted::<'static, $t, $n>::new as fn(_, _) -> _ as usize,
         Permuted::<'static, $t, $n>::input as fn(_) -> _ as usize,

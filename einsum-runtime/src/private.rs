@@ -6,6 +6,7 @@ pub use ndarray::{
     Array, ArrayD, ArrayViewD, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn, LinalgScalar,
 };
 
+pub use crate::autograd::Float;
 pub use crate::contract::{GradSpec, Spec, Term};
 pub use crate::entry::{
     into_dim_of, operand, rank, rank_at_least, vjp, Arg, AsIs, Axes, Dynamic, Finish,
@@ -16,8 +17,8 @@ pub use crate::error::EinsumError;
 
 use crate::entry::GradFn;
 pub use crate::exec::{
-    bind_fixed as bind, buffer, executor_calls, fixed_shape, gemm, permute, shaped, sum_to, whole,
-    zeros, Exec, Generic, Precompiled, Product, StepDim,
+    bind_fixed as bind, buffer, executor_calls, fixed_shape, gemm, permute, shaped, sum_to,
+    sum_to_scalar, whole, zeros, Exec, Generic, Precompiled, Product, StepDim,
 };
 #[cfg(debug_assertions)]
 pub use crate::instances::instances;

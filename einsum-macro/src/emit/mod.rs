@@ -192,12 +192,12 @@ fn emit_kernel_fns(
     let (in_trait, free, grads) = if mode == Mode::Vjp {
         let grad_items = (0..n).map(|i| {
             let grad = plan.grad(i);
-            let body = emit_grad(plan, &grad, &views, &g, &forward_path);
+            let body = emit_grad(plan, &grad, &views, &g, &forward_path, &quote!(#rt::sum_to));
             let dim = dim_type(grad.target.labels.len());
             let name = &grad_fns[i];
             quote! {
                 #[inline(never)]
-                fn #name<T: #rt::LinalgScalar>(
+                fn #name<T: #rt::Float>(
                     [#(#names),*]: [usize; #labels],
                     #g: #rt::Input<'_, T>,
                     [#(#views),*]: [#rt::Input<'_, T>; #n],
@@ -290,7 +290,7 @@ fn emit_grad_fns(
     let slot = local("slot");
     let items = grad_fns.iter().enumerate().map(|(i, name)| {
         let grad = plan.grad(i);
-        let body = emit_grad(plan, &grad, views, g, forward);
+        let body = emit_grad(plan, &grad, views, g, forward, &quote!(#rt::sum_to_scalar));
         quote! {
             #[inline(never)]
             fn #name<'o, T: #rt::LinalgScalar>(
@@ -357,13 +357,16 @@ fn emit_forward(plan: &Plan, known: &Ident, views: &[Ident]) -> TokenStream {
 /// its own, except for a pattern of one operand, whose epilogue reads `g` itself. A block evaluating
 /// to the gradient array; the fallible runtime
 /// calls in it (allocations, the GEMM) panic with the error's message (the runtime's `ok`): every
-/// caller of a gradient kernel would panic on the error anyway.
+/// caller of a gradient kernel would panic on the error anyway. `sum_to` is the path of the
+/// runtime's epilogue that sums broadcast axes: `sum_to` where the element type is bounded by
+/// `Float` (`einsum_vjp!`), `sum_to_scalar` where it is any `LinalgScalar` (`einsum!`).
 fn emit_grad(
     plan: &Plan,
     grad: &GradPlan,
     views: &[Ident],
     g: &Ident,
     forward: &TokenStream,
+    sum_to: &TokenStream,
 ) -> TokenStream {
     let u = Unwrap::Panic;
     let rt = rt();
@@ -373,7 +376,7 @@ fn emit_grad(
         .expect("one operand is the target");
     let vk = &views[k];
     let r = local("r");
-    let sum = u.apply(quote!(#rt::sum_to(#pattern, &mut #r, #vk.shape())));
+    let sum = u.apply(quote!(#sum_to(#pattern, &mut #r, #vk.shape())));
     if let Some(form) = grad.forward_form(plan) {
         // The forward kernel, on `g` and the other operands, each reordered into the forward term
         // it fills (as it is where it keeps its order), with the extents this kernel has

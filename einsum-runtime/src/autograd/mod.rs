@@ -59,9 +59,41 @@ pub use ops::IntoVar;
 pub trait Float:
     LinalgScalar + num_traits::Float + ScalarOperand + fmt::Debug + fmt::Display + Send + Sync
 {
+    /// The summing part of a gradient's epilogue, for generated code: `r` summed over the axes of
+    /// extent 1 in `shape` that were broadcast against a longer extent.
+    ///
+    /// `f32` and `f64` override it with functions that are not generic, so that this crate compiles
+    /// them once and a crate of `einsum!` calls links them instead of compiling the summation
+    /// (the runtime's general contraction) again.
+    #[doc(hidden)]
+    fn sum_broadcast_axes(
+        pattern: &'static str,
+        r: ArrayD<Self>,
+        shape: &[usize],
+    ) -> Result<ArrayD<Self>, EinsumError> {
+        crate::exec::sum_broadcast_axes(pattern, r, shape)
+    }
 }
-impl Float for f32 {}
-impl Float for f64 {}
+
+impl Float for f32 {
+    fn sum_broadcast_axes(
+        pattern: &'static str,
+        r: ArrayD<f32>,
+        shape: &[usize],
+    ) -> Result<ArrayD<f32>, EinsumError> {
+        crate::exec::sum_broadcast_axes(pattern, r, shape)
+    }
+}
+
+impl Float for f64 {
+    fn sum_broadcast_axes(
+        pattern: &'static str,
+        r: ArrayD<f64>,
+        shape: &[usize],
+    ) -> Result<ArrayD<f64>, EinsumError> {
+        crate::exec::sum_broadcast_axes(pattern, r, shape)
+    }
+}
 
 /// Maps the node's gradient to one gradient per parent (`None` where the parent needs none).
 type Backward<T> = Box<dyn Fn(&ArrayD<T>, &[Parent<T>]) -> Vec<Option<ArrayD<T>>>>;

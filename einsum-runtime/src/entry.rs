@@ -294,7 +294,11 @@ pub trait Finish<T, D, const N: usize> {
     ) -> Result<Self::Output, EinsumError>;
 
     /// Runs the einsum; an extent mismatch panics, reporting the caller's line.
+    ///
+    /// `#[inline]`, as [`vjp`] is: one small instance per call, compiled in the caller's codegen
+    /// unit only.
     #[track_caller]
+    #[inline]
     fn finish<E: Copy + 'static>(
         self,
         pattern: &'static str,
@@ -352,8 +356,14 @@ fn array_inputs<T, const N: usize>(args: [Arg<'_, T>; N]) -> [Input<'_, T>; N] {
 /// each with its operand's dimension type: `back` gives them as the tuple `G` (static dimension types
 /// where the terms' ranks are fixed), and the closure converts them with [`IntoDims`] to the
 /// dimension types that `dims` (one [`Typed::dim`] per operand) names.
+///
+/// `#[inline]`: each call has its own instance (the closure types differ), a few lines long. Without
+/// the hint rustc put all of a crate's instances into one codegen unit and exported them, and the
+/// optimizer compiled each twice: there, and again where ThinLTO imported it into its caller's unit
+/// to inline it. With the hint each is compiled once, in its caller's unit.
 #[allow(clippy::type_complexity)] // the closure's type is the point of this function
 #[track_caller]
+#[inline]
 pub fn vjp<'a, T, D, E, G, M, const N: usize>(
     pattern: &'static str,
     operands: [Input<'a, T>; N],

@@ -910,10 +910,7 @@ pub fn sum_to<T: Float, D: Dimension>(
     r: &mut ndarray::Array<T, D>,
     shape: &[usize],
 ) -> Result<(), EinsumError> {
-    if has_shape(r, shape) {
-        return Ok(());
-    }
-    sum_to_shape(pattern, r, shape, T::sum_broadcast_axes)
+    sum_to_with(pattern, r, shape, T::sum_broadcast_axes)
 }
 
 /// [`sum_to`] for any element type: the summing is this crate's generic code, compiled by the
@@ -924,17 +921,23 @@ pub fn sum_to_scalar<T: LinalgScalar, D: Dimension>(
     r: &mut ndarray::Array<T, D>,
     shape: &[usize],
 ) -> Result<(), EinsumError> {
-    if has_shape(r, shape) {
-        return Ok(());
-    }
-    sum_to_shape(pattern, r, shape, sum_broadcast_axes::<T>)
+    sum_to_with(pattern, r, shape, sum_broadcast_axes::<T>)
 }
 
-/// Whether `r` has `shape`: element by element, so the rank is a constant when `D` is static.
+/// [`sum_to`] and [`sum_to_scalar`], with their summing function `sum`: nothing to do when `r` has
+/// the operand's shape (compared element by element, so the rank is a constant when `D` is static).
 #[inline(always)]
-fn has_shape<T, D: Dimension>(r: &ndarray::Array<T, D>, shape: &[usize]) -> bool {
+fn sum_to_with<T: LinalgScalar, D: Dimension>(
+    pattern: &'static str,
+    r: &mut ndarray::Array<T, D>,
+    shape: &[usize],
+    sum: SumFn<T>,
+) -> Result<(), EinsumError> {
     let dims = r.shape();
-    dims.len() == shape.len() && dims.iter().zip(shape).all(|(a, b)| a == b)
+    if dims.len() == shape.len() && dims.iter().zip(shape).all(|(a, b)| a == b) {
+        return Ok(());
+    }
+    sum_to_shape(pattern, r, shape, sum)
 }
 
 /// The summing function of [`sum_to`] and [`sum_to_scalar`].

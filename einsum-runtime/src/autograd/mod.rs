@@ -75,6 +75,9 @@ pub trait Float:
     }
 }
 
+// Written out for each type rather than by a macro: rustc lists these impls in the error for an
+// element type without gradients (`tests/ui/operands/vjp-on-integers.rs`), and a macro's impl reads
+// there as `impl Float for $t`.
 impl Float for f32 {
     fn sum_broadcast_axes(
         pattern: &'static str,

@@ -973,8 +973,9 @@ pub fn fixed_shape<const R: usize>(shape: &[usize]) -> [usize; R] {
         .expect("einsum-runtime internal error: an operand has its term's rank")
 }
 
-/// The part of [`sum_to`] that sums: generic only in the element type, and reached through
-/// [`Float::sum_broadcast_axes`], so that `f32`'s and `f64`'s copies are compiled in this crate.
+/// The part of [`sum_to`] and [`sum_to_scalar`] that sums: generic only in the element type. `sum_to`
+/// reaches it through [`Float::sum_broadcast_axes`], so that its `f32` and `f64` copies are compiled
+/// in this crate; `sum_to_scalar` calls it directly, compiled by the calling crate.
 #[inline(never)]
 pub(crate) fn sum_broadcast_axes<T: LinalgScalar>(
     pattern: &'static str,

@@ -28,8 +28,18 @@ of probe0, divided by 50, and per pattern the lines of each `pNN` body in that o
 `--check` first builds and runs a binary that compares each `pNN` of probe1 with probe3 on the same
 inputs, so the hand-written side computes the same 50 things.
 
+`--instructions` also rebuilds each probe once per profile with its `rustc` run under Valgrind's
+cachegrind (`--cache-sim=no`, through a `RUSTC_WRAPPER` that instruments only the probe crate) and
+reports the instructions that rustc executed, on all its threads: the compiler's work, counted
+exactly. Unlike the times, the count is the same from run to run (to 0.1 % or better) and does not
+depend on what else the machine runs, so it can decide a budget whose margin is smaller than
+the times' noise. It measures work, not waiting: the front end (expansion, type and borrow checking)
+runs on one thread, while the optimizer spreads over every core, so a second of front end costs a
+second of wall time and a second of optimizer half that on two cores. Needs `valgrind`; about 10
+minutes more on 2 cores.
+
 Usage: python3 scripts/compile_time.py [--runs 5] [--profiles dev,release] [--check] [--per-pattern]
-       [--no-expansion] [--dir DIR]   (about 8 minutes on 2 cores with the defaults)
+       [--no-expansion] [--instructions] [--dir DIR]   (about 8 minutes on 2 cores with the defaults)
 """
 
 from __future__ import annotations
@@ -348,6 +358,42 @@ def timed_build(root: Path, probe: str, profile: str) -> tuple[float, float]:
     return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
+WRAPPER = """#!/bin/sh
+# Written by scripts/compile_time.py: runs rustc under cachegrind for the crate $PROBE_CRATE only.
+rustc="$1"; shift
+case " $* " in
+  *" --crate-name $PROBE_CRATE "*)
+    exec valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$PROBE_OUT" \\
+      --log-file=/dev/null "$rustc" "$@" ;;
+esac
+exec "$rustc" "$@"
+"""
+
+
+def counted_cargo(root: Path, crate: str, args: list[str], name: str) -> int:
+    """Instructions that rustc executes (all threads) compiling `crate` in `cargo ARGS` (run in
+    `root`), counted by cachegrind; `name` names the output file under `root/target`."""
+    wrapper = root / "rustc_under_cachegrind.sh"
+    write_if_changed(wrapper, WRAPPER)
+    wrapper.chmod(0o755)
+    out = root / "target" / f"cachegrind.{name}.out"
+    out.unlink(missing_ok=True)
+    cargo(root, args, env_extra={"RUSTC_WRAPPER": str(wrapper), "PROBE_CRATE": crate,
+                                 "PROBE_OUT": str(out)})
+    # cachegrind's output ends with `summary: <instructions>` (the one event counted).
+    summary = [line for line in out.read_text().splitlines() if line.startswith("summary:")]
+    if len(summary) != 1:
+        sys.exit(f"no cachegrind summary in {out}")
+    return int(summary[0].split()[1])
+
+
+def counted_build(root: Path, probe: str, profile: str) -> int:
+    """Instructions that rustc executes (all threads) in one rebuild of `probe` after a touch."""
+    (root / probe / "src" / "lib.rs").touch()
+    return counted_cargo(root, probe, ["build", "--offline", "-p", probe, "--profile", profile],
+                         f"{probe}.{profile}")
+
+
 def expanded(root: Path, probe: str) -> str:
     (root / probe / "src" / "lib.rs").touch()
     proc = cargo(root, ["rustc", "--offline", "-p", probe, "--profile=check", "--lib", "--",
@@ -386,9 +432,13 @@ def main() -> None:
     ap.add_argument("--check", action="store_true", help="run probe1 against probe3 first")
     ap.add_argument("--no-expansion", action="store_true")
     ap.add_argument("--per-pattern", action="store_true", help="print the per-pattern expansion table")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count rustc's instructions in one rebuild per cell (needs valgrind)")
     opts = ap.parse_args()
 
     root = opts.dir.resolve()
+    if opts.instructions and shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (e.g. `apt-get install valgrind`)")
     write_workspace(root)
     commit = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h %s"], text=True,
                             capture_output=True).stdout.strip()
@@ -430,6 +480,26 @@ def main() -> None:
     print("All rebuilds, wall/CPU (s):")
     for (probe, profile), times in results.items():
         print(f"  {probe:16} {profile:8} " + " ".join(f"{fmt_s(w)}/{fmt_s(c)}" for w, c in times))
+
+    if opts.instructions:
+        counts = {(probe, profile): counted_build(root, probe, profile)
+                  for profile in profiles for probe in PROBES}
+        print("\nInstructions that rustc executes (all threads) in one rebuild after `touch src/lib.rs`, "
+              "in billions; added = minus probe0_baseline; ÷ hand = added ÷ probe3_hand's added\n")
+        print("| probe | " + " | ".join(f"{p} | {p} added | {p} ÷ hand" for p in profiles) + " |")
+        print("|---|" + "---:|---:|---:|" * len(profiles))
+        for probe in PROBES:
+            cells = []
+            for profile in profiles:
+                c, base = counts[(probe, profile)], counts[("probe0_baseline", profile)]
+                hand = counts[("probe3_hand", profile)] - base
+                added = "" if probe == "probe0_baseline" else f"{(c - base) / 1e9:+.3f}"
+                ratio = "" if probe == "probe0_baseline" else f"{(c - base) / hand:.3f}"
+                cells += [f"{c / 1e9:.3f}", added, ratio]
+            print(f"| {probe} | " + " | ".join(cells) + " |")
+        print("\nprobe2_vjp minus its own scaffold (probe4_vjp_scaffold), ÷ hand: " + ", ".join(
+            f"{profile} {(counts[('probe2_vjp', profile)] - counts[('probe4_vjp_scaffold', profile)]) / (counts[('probe3_hand', profile)] - counts[('probe0_baseline', profile)]):.3f}"
+            for profile in profiles))
 
     if opts.no_expansion:
         return

@@ -497,9 +497,12 @@ def main() -> None:
                 ratio = "" if probe == "probe0_baseline" else f"{(c - base) / hand:.3f}"
                 cells += [f"{c / 1e9:.3f}", added, ratio]
             print(f"| {probe} | " + " | ".join(cells) + " |")
-        print("\nprobe2_vjp minus its own scaffold (probe4_vjp_scaffold), ÷ hand: " + ", ".join(
-            f"{profile} {(counts[('probe2_vjp', profile)] - counts[('probe4_vjp_scaffold', profile)]) / (counts[('probe3_hand', profile)] - counts[('probe0_baseline', profile)]):.3f}"
-            for profile in profiles))
+        def vjp_less_scaffold(profile: str) -> float:
+            vjp = counts[("probe2_vjp", profile)] - counts[("probe4_vjp_scaffold", profile)]
+            return vjp / (counts[("probe3_hand", profile)] - counts[("probe0_baseline", profile)])
+
+        print("\nprobe2_vjp minus its own scaffold (probe4_vjp_scaffold), ÷ hand: "
+              + ", ".join(f"{profile} {vjp_less_scaffold(profile):.3f}" for profile in profiles))
 
     if opts.no_expansion:
         return

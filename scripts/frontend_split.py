@@ -80,7 +80,7 @@ def constructs() -> dict[str, str]:
     calls = {
         "match": f"match {call} {{ ::core::result::Result::Ok(o) => o, "
                  f"::core::result::Result::Err(e) => return ::core::result::Result::Err(e), }}",
-        "?": f"{call}?",
+        "question": f"{call}?",
     }
     crates = {}
     for name, body in loops.items():
@@ -126,8 +126,7 @@ def main() -> None:
     no_forward = stub_bodies(expanded, r"fn __einsum_forward<")
     no_kernels = stub_bodies(no_forward, r"fn __einsum_grad\d+<")
     sources = {"expanded": expanded, "no_forward": no_forward, "no_kernels": no_kernels}
-    sources.update({f"construct_{k}": v for k, v in
-                    zip(("for", "while", "match", "question"), constructs().values())})
+    sources.update({f"construct_{k}": v for k, v in constructs().items()})
 
     counts: dict[str, int] = {}
     for probe in ("probe0_baseline", "probe1_einsum", "probe3_hand"):
